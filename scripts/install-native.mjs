@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Runs on `npm install`: use a prebuilt binary when one loads, else build the addon with
+// cmake-js (the primary build), else with node-gyp (binding.gyp, same sources).
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+function loads() {
+  try {
+    require('node-gyp-build')(root);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function run(cmd, args) {
+  console.log(`ncgpu: ${cmd} ${args.join(' ')}`);
+  return spawnSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' }).status === 0;
+}
+
+if (process.env.NCGPU_SKIP_NATIVE_BUILD === '1') process.exit(0);
+if (!process.env.NCGPU_FORCE_NATIVE_BUILD && loads()) process.exit(0);
+
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const haveCmake = spawnSync('cmake', ['--version'], { stdio: 'ignore' }).status === 0;
+if (haveCmake && run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'compile'])) process.exit(0);
+if (!haveCmake) console.log('ncgpu: cmake not found; building with node-gyp instead');
+else console.log('ncgpu: the cmake-js build failed; trying node-gyp');
+let gyp;
+try {
+  gyp = require.resolve('node-gyp/bin/node-gyp.js');
+} catch {
+  gyp = bin('node-gyp');
+}
+if (run(process.execPath, [gyp, 'rebuild'])) process.exit(0);
+console.error(
+  "ncgpu: could not build the native addon. It needs a C++17 compiler and OpenBLAS: 'sudo apt-get install -y build-essential cmake libopenblas-dev' (Debian/Ubuntu) or 'brew install openblas' (macOS).",
+);
+process.exit(1);
