@@ -1,0 +1,81 @@
+/**
+ * Loads the native addon (prebuilt binary when one ships, else the local build) and types its
+ * functions. Factorizations go through here on every backend.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+
+type F32 = Float32Array;
+type Real = Float32Array | Float64Array;
+type GemmFn = (
+  transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: F32, b: F32, beta: number, c: F32, batch: number, strideA: number, strideB: number, strideC: number,
+) => void;
+type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
+
+export type SolveMethod = 'auto' | 'cholesky' | 'lu';
+export interface SolveOut<T extends Real> { x: T; method: 'cholesky' | 'lu'; rcond: number }
+export interface EighOut<T extends Real> { values: T; vectors: T }
+export interface SvdOut<T extends Real> { u: T; s: T; vt: T }
+export interface QrOut<T extends Real> { q: T; r: T }
+export interface SqrtOut<T extends Real> { root: T; clipped: number }
+export interface BlasInfo { name: string; version: string; threads: number; config: string }
+
+interface Sync {
+  blasInfo(): BlasInfo;
+  setThreads(n: number): void;
+  gemm: GemmFn;
+  sgemmDirect: GemmFn;
+  pairwise(x: F32, n: number, z: F32, m: number, d: number, mahal: F32 | null, kernel: number, bandwidth: number, out: F32): void;
+  rowNorms(x: F32, rows: number, cols: number, out: F32, squared: boolean): void;
+  rowNormalize(x: F32, rows: number, cols: number, out: F32): void;
+  rowDot(a: F32, b: F32, rows: number, cols: number, out: F32): void;
+  unary(op: number, x: F32, out: F32, alpha: number): void;
+  axpy(alpha: number, x: F32, y: F32, out: F32): void;
+  colSums(x: F32, rows: number, cols: number, out: F32): void;
+  classSums(x: F32, rows: number, cols: number, labels: Int32Array, k: number, out: F32): void;
+  max(x: F32): number;
+  countNonFinite(x: F32): number;
+  solve<T extends Real>(a: T, n: number, b: T, k: number, method: SolveMethod): SolveOut<T>;
+  eigh<T extends Real>(a: T, n: number): EighOut<T>;
+  svd<T extends Real>(a: T, m: number, n: number): SvdOut<T>;
+  qr<T extends Real>(a: T, m: number, n: number): QrOut<T>;
+  pinv<T extends Real>(a: T, m: number, n: number, rcond: number): T;
+  pinvSym<T extends Real>(a: T, n: number, rcond: number): T;
+  sqrtPsd<T extends Real>(a: T, n: number): SqrtOut<T>;
+}
+
+type AsyncNames = 'gemm' | 'pairwise' | 'rowNorms' | 'rowNormalize' | 'rowDot' | 'unary' | 'axpy' | 'colSums'
+  | 'classSums' | 'max' | 'countNonFinite' | 'solve' | 'eigh' | 'svd' | 'qr' | 'pinv' | 'pinvSym' | 'sqrtPsd';
+
+export type Addon = Sync & { [K in AsyncNames as `${K}Async`]: Async<Sync[K]> };
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('ncgpu: cannot find the package root');
+    dir = up;
+  }
+  return dir;
+}
+
+let loaded: Addon | undefined;
+
+export function addon(): Addon {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  const root = packageRoot();
+  try {
+    loaded = require('node-gyp-build')(root) as Addon;
+  } catch (e) {
+    throw new Error(
+      `ncgpu: the native addon is not built or does not load (${(e as Error).message.split('\n')[0]}).\n` +
+        `Build it with 'npm run build:native' in ${root}; it needs cmake, a C++17 compiler and OpenBLAS ` +
+        `('sudo apt-get install -y libopenblas-dev' on Debian/Ubuntu, 'brew install openblas' on macOS).`,
+    );
+  }
+  return loaded;
+}

@@ -1,0 +1,139 @@
+/**
+ * The cpu backend: matrices are Float32Arrays, GEMM is CBLAS, the rest is the addon's threaded
+ * C++. Large calls run on a worker thread so the event loop (progress bars, other requests) keeps
+ * turning; small ones run inline, where a thread hop would cost more than the work.
+ */
+import type { Backend, BackendInfo, BackendStats, GemmArgs, PairwiseArgs, Storage, UnaryOp } from '../types.js';
+import { PAIRWISE_KERNEL_CODES, UNARY_OP_CODES } from '../types.js';
+import { addon, type Addon } from './addon.js';
+
+interface CpuStorage {
+  data: Float32Array;
+}
+
+/** Below this many floating-point operations a call runs on the JS thread. */
+const ASYNC_THRESHOLD_FLOPS = 1 << 23;
+
+const data = (s: Storage): Float32Array => (s as CpuStorage).data;
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  /** a Float32Array may hold up to 2^32 - 1 elements on 64-bit Node; keep to what V8 allocates */
+  readonly maxElements = 2 ** 31 - 1;
+  private readonly native: Addon = addon();
+  private live = 0;
+  private liveBytes = 0;
+
+  constructor(threads?: number) {
+    if (threads !== undefined) this.native.setThreads(threads);
+  }
+
+  private track(arr: Float32Array): CpuStorage {
+    this.live++;
+    this.liveBytes += arr.byteLength;
+    return { data: arr };
+  }
+
+  alloc(elements: number): Storage {
+    return this.track(new Float32Array(elements));
+  }
+
+  upload(src: Float32Array): Storage {
+    return this.track(Float32Array.from(src));
+  }
+
+  async download(s: Storage, elements: number): Promise<Float32Array> {
+    return data(s).slice(0, elements);
+  }
+
+  release(s: Storage): void {
+    const st = s as CpuStorage & { released?: boolean };
+    if (st.released) return;
+    st.released = true;
+    this.live--;
+    this.liveBytes -= st.data.byteLength;
+  }
+
+  copy(src: Storage, dst: Storage, elements: number): void {
+    data(dst).set(data(src).subarray(0, elements));
+  }
+
+  async gemm(g: GemmArgs): Promise<void> {
+    const args = [g.transA, g.transB, g.m, g.n, g.k, g.alpha, data(g.a), data(g.b), g.beta, data(g.c), g.batch, g.strideA, g.strideB, g.strideC] as const;
+    if (2 * g.m * g.n * g.k * g.batch < ASYNC_THRESHOLD_FLOPS) this.native.gemm(...args);
+    else await this.native.gemmAsync(...args);
+  }
+
+  async pairwise(p: PairwiseArgs): Promise<void> {
+    const args = [
+      data(p.x), p.n, data(p.z), p.m, p.d, p.mahal ? data(p.mahal) : null,
+      PAIRWISE_KERNEL_CODES[p.kernel], p.bandwidth, data(p.out),
+    ] as const;
+    if (2 * p.n * p.m * p.d < ASYNC_THRESHOLD_FLOPS) this.native.pairwise(...args);
+    else await this.native.pairwiseAsync(...args);
+    if (p.symmetric) {
+      const out = data(p.out);
+      const onDiagonal = p.kernel === 'sqdist' ? 0 : 1;
+      for (let i = 0; i < Math.min(p.n, p.m); i++) out[i * p.m + i] = onDiagonal;
+    }
+  }
+
+  /** Runs a linear-cost op inline when small, on a worker when large. */
+  private async linear<K extends 'rowNorms' | 'rowNormalize' | 'rowDot' | 'unary' | 'axpy' | 'colSums' | 'classSums'>(
+    name: K,
+    elements: number,
+    ...args: Parameters<Addon[K]>
+  ): Promise<void> {
+    if (elements < ASYNC_THRESHOLD_FLOPS) (this.native[name] as (...a: unknown[]) => void)(...args);
+    else await (this.native[`${name}Async`] as (...a: unknown[]) => Promise<void>)(...args);
+  }
+
+  rowNorms(x: Storage, rows: number, cols: number, out: Storage, squared: boolean): Promise<void> {
+    return this.linear('rowNorms', rows * cols, data(x), rows, cols, data(out), squared);
+  }
+
+  rowNormalize(x: Storage, rows: number, cols: number, out: Storage): Promise<void> {
+    return this.linear('rowNormalize', rows * cols, data(x), rows, cols, data(out));
+  }
+
+  rowDot(a: Storage, b: Storage, rows: number, cols: number, out: Storage): Promise<void> {
+    return this.linear('rowDot', rows * cols, data(a), data(b), rows, cols, data(out));
+  }
+
+  unary(op: UnaryOp, x: Storage, out: Storage, elements: number, alpha: number): Promise<void> {
+    return this.linear('unary', elements, UNARY_OP_CODES[op], data(x).subarray(0, elements), data(out).subarray(0, elements), alpha);
+  }
+
+  axpy(alpha: number, x: Storage, y: Storage, out: Storage, elements: number): Promise<void> {
+    const sub = (s: Storage) => data(s).subarray(0, elements);
+    return this.linear('axpy', elements, alpha, sub(x), sub(y), sub(out));
+  }
+
+  colSums(x: Storage, rows: number, cols: number, out: Storage): Promise<void> {
+    return this.linear('colSums', rows * cols, data(x), rows, cols, data(out));
+  }
+
+  classSums(x: Storage, rows: number, cols: number, labels: Int32Array, k: number, out: Storage): Promise<void> {
+    return this.linear('classSums', rows * cols, data(x), rows, cols, labels, k, data(out));
+  }
+
+  async max(x: Storage, elements: number): Promise<number> {
+    return this.native.max(data(x).subarray(0, elements));
+  }
+
+  async countNonFinite(x: Storage, elements: number): Promise<number> {
+    return this.native.countNonFinite(data(x).subarray(0, elements));
+  }
+
+  async sync(): Promise<void> {}
+
+  stats(): BackendStats {
+    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers: 0, pooledBytes: 0 };
+  }
+
+  info(): BackendInfo {
+    return { name: 'cpu', blas: this.native.blasInfo() };
+  }
+
+  async dispose(): Promise<void> {}
+}

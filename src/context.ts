@@ -1,0 +1,159 @@
+/**
+ * A Context owns one backend and creates matrices on it. `createContext({ backend: 'auto' })`
+ * takes a hardware GPU when Dawn finds one and the cpu backend otherwise; the software GPU is
+ * only used when asked for ('webgpu-software' or NCGPU_BACKEND=webgpu-software).
+ */
+import type { Backend, BackendInfo } from './backend/types.js';
+import { CpuBackend } from './backend/cpu/backend.js';
+import { addon } from './backend/cpu/addon.js';
+import { Matrix, type Shape } from './tensor.js';
+import { assertFinite } from './ops/validate.js';
+
+export type BackendChoice = 'auto' | 'cpu' | 'webgpu' | 'webgpu-software';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu', 'webgpu', 'webgpu-software'];
+
+/**
+ * When inputs are checked for NaN/Inf:
+ * - 'inputs' (default): data entering through the context, and every factorization's input
+ * - 'always': also the inputs of every op (reads back on a GPU: for debugging)
+ * - 'never': trust the caller
+ */
+export type FiniteCheck = 'inputs' | 'always' | 'never';
+
+export interface ContextOptions {
+  /** default 'auto', or the NCGPU_BACKEND environment variable when set */
+  backend?: BackendChoice;
+  finiteCheck?: FiniteCheck;
+  /** BLAS and addon threads for the cpu side (default: all cores, or NCGPU_THREADS) */
+  threads?: number;
+  /** webgpu: cap one storage binding below the adapter's limit (bytes); exercises chunking */
+  maxBindingBytes?: number;
+}
+
+export interface MatrixOptions {
+  /** name used in error messages, e.g. 'X' */
+  name?: string;
+}
+
+export class Context {
+  readonly finiteCheck: FiniteCheck;
+  #disposed = false;
+
+  constructor(
+    readonly backend: Backend,
+    options: ContextOptions = {},
+  ) {
+    this.finiteCheck = options.finiteCheck ?? 'inputs';
+  }
+
+  get name(): Backend['name'] {
+    return this.backend.name;
+  }
+
+  private checkOpen(): void {
+    if (this.#disposed) throw new Error('ncgpu: this context has been disposed');
+  }
+
+  /** A matrix holding a copy of `data` (row-major). `shape` is [rows, cols] or [batch, rows, cols]. */
+  matrix(data: ArrayLike<number>, shape: Shape, options: MatrixOptions = {}): Matrix {
+    this.checkOpen();
+    const name = options.name ?? 'data';
+    for (const [i, v] of shape.entries()) {
+      if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name}: shape[${i}] must be a non-negative integer, got ${v}`);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) {
+      throw new RangeError(`${name}: shape ${shape.join('x')} needs ${size} values, got ${data.length}`);
+    }
+    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+    if (this.finiteCheck !== 'never') assertFinite(f32, shape, name);
+    this.checkSize(size, name);
+    return new Matrix(this, this.backend.upload(f32), shape);
+  }
+
+  /** A matrix from nested rows, e.g. [[1, 2], [3, 4]]. */
+  fromRows(rows: readonly (readonly number[])[], options: MatrixOptions = {}): Matrix {
+    const cols = rows[0]?.length ?? 0;
+    rows.forEach((r, i) => {
+      if (r.length !== cols) throw new RangeError(`${options.name ?? 'rows'}: row ${i} has ${r.length} values, row 0 has ${cols}`);
+    });
+    return this.matrix(rows.flat(), [rows.length, cols], options);
+  }
+
+  /** An uninitialised-by-the-caller matrix of zeros. */
+  zeros(shape: Shape): Matrix {
+    this.checkOpen();
+    const size = shape.reduce((a, b) => a * b, 1);
+    this.checkSize(size, 'zeros');
+    const storage = this.backend.name === 'cpu' ? this.backend.alloc(size) : this.backend.upload(new Float32Array(size));
+    return new Matrix(this, storage, shape);
+  }
+
+  /** Output storage for ops: contents unspecified until the op writes them. */
+  empty(shape: Shape): Matrix {
+    this.checkOpen();
+    const size = shape.reduce((a, b) => a * b, 1);
+    this.checkSize(size, 'result');
+    return new Matrix(this, this.backend.alloc(size), shape);
+  }
+
+  private checkSize(size: number, name: string): void {
+    if (size > this.backend.maxElements) {
+      throw new RangeError(`${name}: ${size} elements exceed the ${this.backend.name} backend's limit of ${this.backend.maxElements}`);
+    }
+  }
+
+  /** Waits for queued work and surfaces any error it produced. */
+  sync(): Promise<void> {
+    return this.backend.sync();
+  }
+
+  info(): BackendInfo {
+    return this.backend.info();
+  }
+
+  stats() {
+    return this.backend.stats();
+  }
+
+  /** Frees the device. After this, a process that used the GPU exits on its own. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.backend.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+function resolveChoice(choice: BackendChoice | undefined): BackendChoice {
+  const env = process.env.NCGPU_BACKEND;
+  const picked = choice ?? (env as BackendChoice | undefined) ?? 'auto';
+  if (!BACKEND_CHOICES.includes(picked)) {
+    throw new RangeError(`createContext: backend must be one of ${BACKEND_CHOICES.join(', ')}; got '${picked}'${choice ? '' : ' from NCGPU_BACKEND'}`);
+  }
+  return picked;
+}
+
+export async function createContext(options: ContextOptions = {}): Promise<Context> {
+  const choice = resolveChoice(options.backend);
+  if (options.threads !== undefined) addon().setThreads(options.threads);
+  if (choice === 'cpu') return new Context(new CpuBackend(), options);
+
+  const { findHardwareAdapter, findSoftwareAdapter } = await import('./backend/webgpu/adapter.js');
+  const found = choice === 'webgpu-software' ? await findSoftwareAdapter() : await findHardwareAdapter();
+  if (!found) {
+    if (choice === 'auto') return new Context(new CpuBackend(), options);
+    throw new Error(
+      choice === 'webgpu'
+        ? "createContext: no hardware GPU adapter found (Dawn saw none). Use backend 'cpu', or 'webgpu-software' to run the shaders on the CPU."
+        : "createContext: the software GPU (Dawn's OpenGL ES backend over Mesa llvmpipe) is not available; install Mesa's EGL/GLES drivers (Debian: libegl1 libgles2 libegl-mesa0).",
+    );
+  }
+  const { GpuDevice } = await import('./backend/webgpu/device.js');
+  const { WebGpuBackend } = await import('./backend/webgpu/backend.js');
+  const device = await GpuDevice.create(found, { maxBindingBytes: options.maxBindingBytes });
+  return new Context(new WebGpuBackend(device, () => addon().blasInfo()), options);
+}

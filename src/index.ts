@@ -1,0 +1,16 @@
+/**
+ * ncgpu: neural collapse and feature learning on the GPU.
+ *
+ *   const ctx = await createContext({ backend: 'auto' });
+ *   const X = ctx.matrix(data, [n, d], { name: 'X' });
+ *   const K = await kernelMatrix(X, X, 'laplace', 2.0);
+ *   console.log(await K.read());
+ *   await ctx.dispose();
+ */
+export { createContext, Context, BACKEND_CHOICES, type BackendChoice, type ContextOptions, type FiniteCheck, type MatrixOptions } from './context.js';
+export { Matrix, type Shape } from './tensor.js';
+export * from './ops/index.js';
+export { Rng } from './random.js';
+export { addon as nativeAddon } from './backend/cpu/addon.js';
+export type { Backend, BackendInfo, BackendStats, AdapterDescription, PairwiseKernel } from './backend/types.js';
+export { VERSION } from './version.js';

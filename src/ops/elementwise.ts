@@ -1,0 +1,44 @@
+import type { UnaryOp } from '../backend/types.js';
+import type { Matrix } from '../tensor.js';
+import { checkOpInput, finiteNumber, live, ShapeError } from './validate.js';
+
+export interface InPlace {
+  /** overwrite the input instead of allocating a result */
+  inPlace?: boolean;
+}
+
+async function unary(op: UnaryOp, x: Matrix, alpha: number, options: InPlace): Promise<Matrix> {
+  const sx = live(op, 'x', x);
+  await checkOpInput(op, 'x', x);
+  const out = options.inPlace ? x : x.context.empty(x.shape);
+  await x.backend.unary(op, sx, out.storage(), x.size, alpha);
+  return out;
+}
+
+/** max(x, 0) elementwise */
+export const relu = (x: Matrix, options: InPlace = {}) => unary('relu', x, 0, options);
+/** cos(x) elementwise */
+export const cos = (x: Matrix, options: InPlace = {}) => unary('cos', x, 0, options);
+/** exp(x) elementwise */
+export const exp = (x: Matrix, options: InPlace = {}) => unary('exp', x, 0, options);
+
+/** alpha * x */
+export async function scale(x: Matrix, alpha: number, options: InPlace = {}): Promise<Matrix> {
+  finiteNumber('scale', 'alpha', alpha);
+  return unary('scale', x, alpha, options);
+}
+
+/** alpha * x + y; with `inPlace` the result overwrites y. */
+export async function axpy(alpha: number, x: Matrix, y: Matrix, options: InPlace = {}): Promise<Matrix> {
+  finiteNumber('axpy', 'alpha', alpha);
+  const sx = live('axpy', 'x', x);
+  const sy = live('axpy', 'y', y, x);
+  if (x.batch !== y.batch || x.rows !== y.rows || x.cols !== y.cols) {
+    throw new ShapeError(`axpy: 'x' is ${x.describe()} and 'y' is ${y.describe()}; they must have the same shape`);
+  }
+  await checkOpInput('axpy', 'x', x);
+  await checkOpInput('axpy', 'y', y);
+  const out = options.inPlace ? y : y.context.empty(y.shape);
+  await x.backend.axpy(alpha, sx, sy, out.storage(), x.size);
+  return out;
+}

@@ -1,0 +1,9 @@
+export { matmul, type MatmulOptions } from './matmul.js';
+export { sqDistances, kernelMatrix, laplaceKernel, gaussianKernel, KERNELS, type Kernel, type KernelOptions } from './kernels.js';
+export { relu, cos, exp, scale, axpy, type InPlace } from './elementwise.js';
+export { rowNorms, rowNormalize, rowDot, colSums, classSums, max, countNonFinite } from './reduce.js';
+export {
+  solve, solveDetailed, eigh, svd, singularValues, qr, pinv, sqrtPsd,
+  type SolveOptions, type SolveResult, type Eigh, type Svd, type PinvOptions, type Precision, type PrecisionOption,
+} from './linalg.js';
+export { ShapeError } from './validate.js';

@@ -1,0 +1,59 @@
+/**
+ * Seeded randomness. Every random draw in ncgpu comes from an `Rng` built from one integer seed,
+ * so the same seed gives the same numbers on every run and backend.
+ */
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+
+export class Rng {
+  private readonly gen: ReturnType<typeof xoroshiro128plus>;
+  private spare: number | undefined;
+
+  constructor(readonly seed: number) {
+    if (!Number.isInteger(seed)) throw new TypeError(`Rng: seed must be an integer, got ${seed}`);
+    this.gen = xoroshiro128plus(seed);
+  }
+
+  /** uniform in [0, 1) */
+  uniform(): number {
+    return uniformFloat64(this.gen);
+  }
+
+  /** integer uniform in [lo, hi] */
+  int(lo: number, hi: number): number {
+    return uniformInt(this.gen, lo, hi);
+  }
+
+  /** standard normal (Box-Muller, both values used) */
+  normal(): number {
+    if (this.spare !== undefined) {
+      const s = this.spare;
+      this.spare = undefined;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  normals(n: number, std = 1, mean = 0): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
+    return out;
+  }
+
+  uniforms(n: number, lo = 0, hi = 1): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * this.uniform();
+    return out;
+  }
+
+  /** A fresh generator seeded from this one, for independent streams. */
+  split(): Rng {
+    return new Rng(this.int(0, 0x7fffffff));
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Matrix: an f32, row-major matrix (or a batch of equally shaped matrices) living on one backend.
+ * `read()` is the only way its numbers come back to JavaScript.
+ *
+ * Storage is released by `dispose()`. A FinalizationRegistry releases what a caller forgot, but
+ * only when the garbage collector gets to it, so long-running code should dispose explicitly.
+ */
+import type { Backend, Storage } from './backend/types.js';
+import type { Context } from './context.js';
+
+export type Shape = readonly [rows: number, cols: number] | readonly [batch: number, rows: number, cols: number];
+
+interface Owner {
+  backend: Backend;
+  storage: Storage;
+}
+
+const forgotten = new FinalizationRegistry<Owner>(({ backend, storage }) => {
+  try {
+    backend.release(storage);
+  } catch {
+    // the backend may already be disposed; nothing left to free
+  }
+});
+
+export class Matrix {
+  readonly batch: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly context: Context;
+  #storage: Storage | undefined;
+
+  /** Wraps storage the context's backend already holds. Users create matrices through a Context. */
+  constructor(context: Context, storage: Storage, shape: Shape) {
+    const [batch, rows, cols] = shape.length === 2 ? [1, shape[0], shape[1]] : shape;
+    const backend = context.backend;
+    this.context = context;
+    this.batch = batch;
+    this.rows = rows;
+    this.cols = cols;
+    this.#storage = storage;
+    forgotten.register(this, { backend, storage }, this);
+  }
+
+  get backend(): Backend {
+    return this.context.backend;
+  }
+
+  /** [rows, cols], or [batch, rows, cols] when batched */
+  get shape(): Shape {
+    return this.batch === 1 ? [this.rows, this.cols] : [this.batch, this.rows, this.cols];
+  }
+
+  /** number of elements */
+  get size(): number {
+    return this.batch * this.rows * this.cols;
+  }
+
+  get disposed(): boolean {
+    return this.#storage === undefined;
+  }
+
+  /** e.g. '3x4' or '2x3x4' */
+  describe(): string {
+    return this.shape.join('x');
+  }
+
+  /** The backend storage; throws if the matrix has been disposed. */
+  storage(what = 'matrix'): Storage {
+    if (this.#storage === undefined) throw new Error(`${what} (${this.describe()} Matrix) has been disposed`);
+    return this.#storage;
+  }
+
+  /** Copies the values back: row-major, batch after batch. */
+  async read(): Promise<Float32Array> {
+    const s = this.storage('read: matrix');
+    return this.backend.download(s, this.size);
+  }
+
+  /** Reads into nested arrays (rows of numbers); for small matrices and tests. */
+  async toArray(): Promise<number[][]> {
+    if (this.batch !== 1) throw new Error(`toArray: matrix is batched (${this.describe()}); use read()`);
+    const d = await this.read();
+    return Array.from({ length: this.rows }, (_, i) => Array.from(d.subarray(i * this.cols, (i + 1) * this.cols)));
+  }
+
+  dispose(): void {
+    const s = this.#storage;
+    if (s === undefined) return;
+    this.#storage = undefined;
+    forgotten.unregister(this);
+    this.backend.release(s);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
