@@ -1,0 +1,139 @@
+/**
+ * The WebGPU backend: every Backend op as WGSL compute launches on one GpuDevice. Launch logic
+ * (uniforms, workgroup counts, chunking of matrices larger than one storage binding) lives in
+ * kernels/, one file per kernel family; this class only maps the interface onto them.
+ *
+ * Work is queued, not awaited: ops return once their launches are encoded, and the device keeps
+ * queue order, so only download / max / countNonFinite / sync wait for the GPU.
+ */
+import type {
+  Backend,
+  BackendInfo,
+  BackendStats,
+  GemmArgs,
+  PairwiseArgs,
+  Storage,
+  UnaryOp,
+} from '../types.js';
+import { UNARY_OP_CODES } from '../types.js';
+import type { GpuDevice, GpuStorage } from './device.js';
+import { view } from './kernels/common.js';
+import { encodeAxpy, encodeUnary } from './kernels/elementwise.js';
+import { encodeGemm } from './kernels/gemm.js';
+import { encodePairwise } from './kernels/pairwise.js';
+import { countNonFinite, encodeColSums, reduceMax } from './kernels/reduce.js';
+import { encodeRowDot, encodeRowNormalize, encodeRowSumSq } from './kernels/rows.js';
+import { encodeClassSums } from './kernels/classSums.js';
+
+function gpu(s: Storage): GpuStorage {
+  return s as GpuStorage;
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly maxElements: number;
+
+  constructor(
+    readonly dev: GpuDevice,
+    private readonly blasInfo: () => BackendInfo['blas'],
+  ) {
+    this.maxElements = Math.floor(dev.maxBufferBytes / 4);
+  }
+
+  alloc(elements: number): Storage {
+    return this.dev.alloc(elements * 4);
+  }
+
+  upload(data: Float32Array): Storage {
+    return this.dev.upload(data);
+  }
+
+  async download(s: Storage, elements: number): Promise<Float32Array> {
+    if (elements === 0) return new Float32Array(0);
+    return new Float32Array(await this.dev.read(gpu(s), elements * 4));
+  }
+
+  release(s: Storage): void {
+    this.dev.release(gpu(s));
+  }
+
+  copy(src: Storage, dst: Storage, elements: number): void {
+    if (elements === 0 || src === dst) return;
+    this.dev.copyBuffer(gpu(src).buffer, 0, gpu(dst).buffer, 0, elements * 4);
+  }
+
+  gemm(args: GemmArgs): void {
+    const { transA, transB, m, n, k } = args;
+    encodeGemm(this.dev, {
+      transA,
+      transB,
+      m,
+      n,
+      k,
+      alpha: args.alpha,
+      beta: args.beta,
+      batch: args.batch,
+      a: { s: gpu(args.a), off: 0, ld: transA ? m : k, stride: args.strideA },
+      b: { s: gpu(args.b), off: 0, ld: transB ? k : n, stride: args.strideB },
+      c: { s: gpu(args.c), off: 0, ld: n, stride: args.strideC },
+    });
+  }
+
+  pairwise(args: PairwiseArgs): void {
+    encodePairwise(this.dev, args);
+  }
+
+  rowNorms(x: Storage, rows: number, cols: number, out: Storage, squared: boolean): void {
+    encodeRowSumSq(this.dev, view(gpu(x)), rows, cols, view(gpu(out)), squared);
+  }
+
+  rowNormalize(x: Storage, rows: number, cols: number, out: Storage): void {
+    encodeRowNormalize(this.dev, view(gpu(x)), rows, cols, view(gpu(out)));
+  }
+
+  rowDot(a: Storage, b: Storage, rows: number, cols: number, out: Storage): void {
+    encodeRowDot(this.dev, view(gpu(a)), view(gpu(b)), rows, cols, view(gpu(out)));
+  }
+
+  unary(op: UnaryOp, x: Storage, out: Storage, elements: number, alpha: number): void {
+    const code = UNARY_OP_CODES[op];
+    if (code === undefined) throw new RangeError(`webgpu: unknown unary op '${op}'`);
+    encodeUnary(this.dev, code, view(gpu(x)), view(gpu(out)), elements, alpha);
+  }
+
+  axpy(alpha: number, x: Storage, y: Storage, out: Storage, elements: number): void {
+    encodeAxpy(this.dev, alpha, view(gpu(x)), view(gpu(y)), view(gpu(out)), elements);
+  }
+
+  colSums(x: Storage, rows: number, cols: number, out: Storage): void {
+    encodeColSums(this.dev, view(gpu(x)), rows, cols, view(gpu(out)));
+  }
+
+  classSums(x: Storage, rows: number, cols: number, labels: Int32Array, k: number, out: Storage): void {
+    encodeClassSums(this.dev, view(gpu(x)), rows, cols, labels, k, view(gpu(out)));
+  }
+
+  max(x: Storage, elements: number): Promise<number> {
+    return reduceMax(this.dev, view(gpu(x)), elements);
+  }
+
+  countNonFinite(x: Storage, elements: number): Promise<number> {
+    return countNonFinite(this.dev, view(gpu(x)), elements);
+  }
+
+  sync(): Promise<void> {
+    return this.dev.sync();
+  }
+
+  stats(): BackendStats {
+    return this.dev.stats();
+  }
+
+  info(): BackendInfo {
+    return { name: 'webgpu', adapter: this.dev.adapter, limits: this.dev.limits, blas: this.blasInfo() };
+  }
+
+  dispose(): Promise<void> {
+    return this.dev.dispose();
+  }
+}

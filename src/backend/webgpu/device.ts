@@ -1,0 +1,490 @@
+/**
+ * One Dawn device and everything that must be shared around it: the effective limits, a pool of
+ * storage buffers, cached pipelines and uniform buffers, one command encoder that collects many
+ * dispatches per submit, and error capture.
+ *
+ * WebGPU reports validation errors asynchronously and only to whoever listens, so every pipeline
+ * creation and every submit is wrapped in error scopes whose results are collected; `sync()` and
+ * every read await them and throw the first error. `uncapturederror` and `device.lost` feed the
+ * same list. Nothing the GPU rejects can turn into a silently wrong number.
+ */
+import type { AdapterDescription } from '../types.js';
+import type { FoundAdapter } from './adapter.js';
+import { shaderSource } from './shaderSource.js';
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+/** A storage buffer handed out to a Matrix. `bytes` is what was asked for; the buffer may be larger. */
+export interface GpuStorage {
+  buffer: GPUBuffer;
+  bytes: number;
+  released: boolean;
+}
+
+/** A binding of part of a storage buffer plus the element offset the shader must add. */
+export interface BoundRange {
+  binding: GPUBufferBinding;
+  /** elements between the binding's start and the first element asked for */
+  elemOffset: number;
+}
+
+export interface DeviceOptions {
+  /**
+   * Upper bound on one storage binding in bytes, below the adapter's own limit. Lets tests run
+   * the chunked paths on small matrices.
+   */
+  maxBindingBytes?: number;
+  /** bytes of released buffers kept for reuse (default 512 MiB) */
+  poolBytes?: number;
+}
+
+const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Flush the encoder after this many dispatches so a long op sequence does not grow unbounded. */
+const MAX_DISPATCHES_PER_SUBMIT = 512;
+const MAX_CACHED_UNIFORMS = 4096;
+
+/**
+ * Size classes with three significant bits (at most 12.5% waste) so released buffers of similar
+ * size can be reused.
+ */
+function sizeClass(bytes: number): number {
+  const b = Math.max(256, Math.ceil(bytes / 256) * 256);
+  const shift = Math.max(0, Math.floor(Math.log2(b)) - 2);
+  const unit = 2 ** shift;
+  return Math.ceil(b / unit) * unit;
+}
+
+const LIMIT_NAMES = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+  'maxBindGroups',
+  'minStorageBufferOffsetAlignment',
+  'minUniformBufferOffsetAlignment',
+] as const;
+
+export class GpuDevice {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterDescription;
+  readonly limits: Record<string, number>;
+  /** bytes one storage binding may span (multiple of 4) */
+  readonly maxBindingBytes: number;
+  readonly maxBufferBytes: number;
+  readonly offsetAlignment: number;
+  readonly maxWorkgroupsPerDim: number;
+
+  private gpu: GPU | undefined;
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private dispatchCount = 0;
+  private encodedLabels: string[] = [];
+  private pendingScopes: Promise<string | undefined>[] = [];
+  private errors: string[] = [];
+  private lostReason: string | undefined;
+  private disposed = false;
+
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private pooledBytes = 0;
+  private readonly poolLimit: number;
+  private liveBuffers = 0;
+  private liveBytes = 0;
+  /** buffers that queued-but-unsubmitted commands may still use; destroyed after the next submit */
+  private destroyAfterSubmit: GPUBuffer[] = [];
+  /** buffers released while the open encoder may still reference them */
+  private readonly releasedThisBatch = new Set<GPUBuffer>();
+
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly uniforms = new Map<string, GPUBuffer>();
+  private readonly staging = new Map<number, GPUBuffer[]>();
+
+  private constructor(found: FoundAdapter, device: GPUDevice, options: DeviceOptions) {
+    this.gpu = found.gpu;
+    this.device = device;
+    this.adapter = found.description;
+    const limits: Record<string, number> = {};
+    for (const name of LIMIT_NAMES) limits[name] = Number(device.limits[name]);
+    this.limits = limits;
+    const adapterBinding = limits.maxStorageBufferBindingSize!;
+    this.maxBindingBytes = Math.floor(Math.min(adapterBinding, options.maxBindingBytes ?? Infinity) / 4) * 4;
+    this.maxBufferBytes = limits.maxBufferSize!;
+    this.offsetAlignment = limits.minStorageBufferOffsetAlignment!;
+    this.maxWorkgroupsPerDim = limits.maxComputeWorkgroupsPerDimension!;
+    this.poolLimit = options.poolBytes ?? 512 * 2 ** 20;
+
+    device.addEventListener('uncapturederror', (event) => {
+      this.errors.push(`webgpu: uncaptured error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+    });
+    void device.lost.then((info) => {
+      if (!this.disposed) this.lostReason = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  /** Builds a device asking for the adapter's real limits rather than WebGPU's small defaults. */
+  static async create(found: FoundAdapter, options: DeviceOptions = {}): Promise<GpuDevice> {
+    const requiredLimits: Record<string, number> = {};
+    for (const name of LIMIT_NAMES) {
+      if (name.startsWith('min')) continue; // alignment limits are minima: keep the default
+      const value = found.adapter.limits[name];
+      if (typeof value === 'number') requiredLimits[name] = value;
+    }
+    const device = await found.adapter.requestDevice({ requiredLimits, label: 'ncgpu' });
+    return new GpuDevice(found, device, options);
+  }
+
+  // ---------------------------------------------------------------- errors and lifecycle
+
+  private checkAlive(): void {
+    if (this.disposed) throw new GpuError('webgpu: the context has been disposed');
+    if (this.lostReason !== undefined) throw new GpuError(`webgpu: device lost (${this.lostReason})`);
+  }
+
+  private pushScopes(): void {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.device.pushErrorScope('internal');
+  }
+
+  private popScopes(what: () => string): void {
+    for (let i = 0; i < 3; i++) {
+      this.pendingScopes.push(
+        this.device.popErrorScope().then((e) => (e ? `webgpu: ${e.constructor.name} in ${what()}: ${e.message}` : undefined)),
+      );
+    }
+  }
+
+  /** Runs `fn` inside its own error scopes (scopes nest, so this is safe while a batch is open). */
+  private scoped<T>(what: string, fn: () => T): T {
+    this.pushScopes();
+    try {
+      return fn();
+    } finally {
+      this.popScopes(() => what);
+    }
+  }
+
+  /** Awaits every captured error scope and throws the first error that any of them held. */
+  async checkErrors(): Promise<void> {
+    const scopes = this.pendingScopes;
+    this.pendingScopes = [];
+    const found = (await Promise.all(scopes)).filter((e): e is string => e !== undefined);
+    this.errors.push(...found);
+    if (this.lostReason !== undefined) this.errors.push(`webgpu: device lost (${this.lostReason})`);
+    if (this.errors.length > 0) {
+      const [first, ...rest] = this.errors;
+      this.errors = [];
+      throw new GpuError(rest.length ? `${first} (and ${rest.length} more error(s))` : first);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    try {
+      this.flush();
+      await this.device.queue.onSubmittedWorkDone();
+    } finally {
+      this.disposed = true;
+      for (const list of [...this.pool.values(), ...this.staging.values()]) for (const b of list) b.destroy();
+      for (const b of this.uniforms.values()) b.destroy();
+      for (const b of this.destroyAfterSubmit) b.destroy();
+      this.pool.clear();
+      this.staging.clear();
+      this.uniforms.clear();
+      this.pipelines.clear();
+      this.device.destroy();
+      // Dawn keeps polling while its instance lives; dropping it lets the process exit.
+      this.gpu = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- buffers
+
+  alloc(bytes: number): GpuStorage {
+    this.checkAlive();
+    const size = this.checkedSize(bytes);
+    const buffer =
+      this.takePooled(size) ??
+      this.scoped('createBuffer', () => this.device.createBuffer({ size, usage: STORAGE_USAGE() }));
+    return this.track(buffer, bytes);
+  }
+
+  /** New storage holding a copy of `data`. */
+  upload(data: ArrayBufferView): GpuStorage {
+    this.checkAlive();
+    const bytes = data.byteLength;
+    const size = this.checkedSize(bytes);
+    const src = new Uint8Array(data.buffer, data.byteOffset, bytes);
+    const reused = this.takePooled(size);
+    if (reused) {
+      // queue.writeBuffer runs before any commands still waiting in the open encoder; if one of
+      // them uses this buffer (released during this batch), submit them first to keep order.
+      if (this.releasedThisBatch.has(reused)) this.flush();
+      this.device.queue.writeBuffer(reused, 0, src);
+      return this.track(reused, bytes);
+    }
+    const buffer = this.scoped('upload', () => {
+      const b = this.device.createBuffer({ size, usage: STORAGE_USAGE(), mappedAtCreation: true });
+      new Uint8Array(b.getMappedRange(0, size)).set(src);
+      b.unmap();
+      return b;
+    });
+    return this.track(buffer, bytes);
+  }
+
+  private checkedSize(bytes: number): number {
+    const size = sizeClass(bytes);
+    if (size > this.maxBufferBytes) {
+      throw new RangeError(
+        `webgpu: a matrix of ${bytes} bytes exceeds this adapter's maxBufferSize (${this.maxBufferBytes} bytes); split it or use the cpu backend`,
+      );
+    }
+    return size;
+  }
+
+  private takePooled(size: number): GPUBuffer | undefined {
+    const buffer = this.pool.get(size)?.pop();
+    if (buffer) this.pooledBytes -= size;
+    return buffer;
+  }
+
+  private track(buffer: GPUBuffer, bytes: number): GpuStorage {
+    this.liveBuffers++;
+    this.liveBytes += buffer.size;
+    return { buffer, bytes, released: false };
+  }
+
+  release(s: GpuStorage): void {
+    if (s.released) return;
+    s.released = true;
+    const size = s.buffer.size;
+    this.liveBuffers--;
+    this.liveBytes -= size;
+    if (this.disposed) return;
+    if (this.encoder) this.releasedThisBatch.add(s.buffer);
+    if (this.pooledBytes + size > this.poolLimit) {
+      this.destroyAfterSubmit.push(s.buffer);
+      return;
+    }
+    let list = this.pool.get(size);
+    if (!list) this.pool.set(size, (list = []));
+    list.push(s.buffer);
+    this.pooledBytes += size;
+  }
+
+  /** Reads `bytes` bytes from the start of a storage buffer. Flushes queued work first. */
+  async read(s: GpuStorage, bytes: number): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const size = sizeClass(bytes);
+    const staging =
+      this.staging.get(size)?.pop() ??
+      this.scoped('staging buffer', () =>
+        this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      );
+    this.endPass();
+    this.encoderNow().copyBufferToBuffer(s.buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.encodedLabels.push('read');
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
+    } catch (e) {
+      await this.checkErrors();
+      throw new GpuError(`webgpu: reading a result back failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    let list = this.staging.get(size);
+    if (!list) this.staging.set(size, (list = []));
+    if (list.length < 2) list.push(staging);
+    else staging.destroy();
+    await this.checkErrors();
+    return out;
+  }
+
+  /**
+   * Binds part of a buffer: `count` elements of `elemBytes` bytes starting at element `start`.
+   * The binding starts at the aligned offset below, and the shader adds `elemOffset`.
+   */
+  bindRange(s: GpuStorage, start: number, count: number, elemBytes = 4): BoundRange {
+    const startByte = start * elemBytes;
+    const aligned = Math.floor(startByte / this.offsetAlignment) * this.offsetAlignment;
+    const size = Math.max(4, startByte + count * elemBytes - aligned);
+    if (size > this.maxBindingBytes) {
+      throw new RangeError(`webgpu: internal chunking error: binding of ${size} bytes exceeds ${this.maxBindingBytes}`);
+    }
+    if (aligned + size > s.buffer.size) {
+      throw new RangeError(`webgpu: internal error: binding [${aligned}, ${aligned + size}) past buffer of ${s.buffer.size} bytes`);
+    }
+    return { binding: { buffer: s.buffer, offset: aligned, size }, elemOffset: (startByte - aligned) / elemBytes };
+  }
+
+  /** The whole buffer as one binding, when it fits. */
+  bindAll(s: GpuStorage): GPUBufferBinding {
+    return this.bindRange(s, 0, Math.max(1, Math.ceil(s.bytes / 4))).binding;
+  }
+
+  /** Largest number of 4-byte elements one binding may hold. */
+  get maxBindingElements(): number {
+    return Math.floor((this.maxBindingBytes - this.offsetAlignment) / 4);
+  }
+
+  // ---------------------------------------------------------------- pipelines and uniforms
+
+  pipeline(shader: string, entryPoint = 'main', constants: Record<string, number> = {}): GPUComputePipeline {
+    this.checkAlive();
+    const key = `${shader}:${entryPoint}:${JSON.stringify(constants)}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      p = this.scoped(`shader '${shader}' (entry '${entryPoint}')`, () => {
+        const module = this.device.createShaderModule({ code: shaderSource(shader), label: shader });
+        return this.device.createComputePipeline({
+          layout: 'auto',
+          compute: { module, entryPoint, constants },
+          label: `${shader}:${entryPoint}`,
+        });
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Compiles arbitrary WGSL; for callers who bring their own kernels (and for testing error capture). */
+  pipelineFromCode(label: string, code: string, entryPoint = 'main'): GPUComputePipeline {
+    this.checkAlive();
+    return this.scoped(`shader '${label}'`, () =>
+      this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module: this.device.createShaderModule({ code, label }), entryPoint },
+        label,
+      }),
+    );
+  }
+
+  /**
+   * A uniform buffer holding `data`. Cached by content: the same parameters (the common case in
+   * iterative algorithms) reuse one immutable buffer, so there is no write-after-queue hazard.
+   */
+  uniform(data: ArrayBuffer): GPUBuffer {
+    const bytes = new Uint8Array(data);
+    const key = Buffer.from(bytes).toString('base64');
+    let buf = this.uniforms.get(key);
+    if (!buf) {
+      if (this.uniforms.size >= MAX_CACHED_UNIFORMS) {
+        this.destroyAfterSubmit.push(...this.uniforms.values());
+        this.uniforms.clear();
+      }
+      const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
+      buf = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+      new Uint8Array(buf.getMappedRange()).set(bytes);
+      buf.unmap();
+      this.uniforms.set(key, buf);
+    }
+    return buf;
+  }
+
+  // ---------------------------------------------------------------- encoding and submission
+
+  /** The open encoder; opening one also opens the error scopes that its submit will close. */
+  private encoderNow(): GPUCommandEncoder {
+    if (!this.encoder) {
+      this.pushScopes();
+      this.encoder = this.device.createCommandEncoder();
+    }
+    return this.encoder;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = undefined;
+    }
+  }
+
+  /**
+   * Queues one dispatch. Binding 0 is the uniform block when `params` is given; storage bindings
+   * follow in order. `groups` beyond the per-dimension limit must be folded by the caller
+   * (see `grid`).
+   */
+  dispatch(
+    label: string,
+    pipeline: GPUComputePipeline,
+    params: ArrayBuffer | undefined,
+    storage: GPUBufferBinding[],
+    groups: [number, number?, number?],
+  ): void {
+    this.checkAlive();
+    const [x, y = 1, z = 1] = groups;
+    if (x === 0 || y === 0 || z === 0) return;
+    for (const g of [x, y, z]) {
+      if (g > this.maxWorkgroupsPerDim) {
+        throw new RangeError(`webgpu: internal error: ${label} dispatch of ${g} workgroups exceeds ${this.maxWorkgroupsPerDim}`);
+      }
+    }
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    if (params) entries.push({ binding: binding++, resource: { buffer: this.uniform(params) } });
+    for (const resource of storage) entries.push({ binding: binding++, resource });
+    this.pass ??= this.encoderNow().beginComputePass();
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.encodedLabels.push(label);
+    if (++this.dispatchCount >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** Splits `count` workgroups over x and y so neither exceeds the per-dimension limit. */
+  grid(count: number): [number, number] {
+    if (count <= this.maxWorkgroupsPerDim) return [count, 1];
+    const y = Math.ceil(count / this.maxWorkgroupsPerDim);
+    return [Math.ceil(count / y), y];
+  }
+
+  copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.checkAlive();
+    this.endPass();
+    this.encoderNow().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.encodedLabels.push('copy');
+  }
+
+  /** Submits everything queued so far (no wait). */
+  flush(): void {
+    this.endPass();
+    const encoder = this.encoder;
+    const labels = this.encodedLabels;
+    this.encoder = undefined;
+    this.encodedLabels = [];
+    this.dispatchCount = 0;
+    if (encoder) {
+      try {
+        this.device.queue.submit([encoder.finish()]);
+      } finally {
+        this.popScopes(() => `the batch [${[...new Set(labels)].slice(0, 8).join(', ')}]`);
+      }
+    }
+    for (const b of this.destroyAfterSubmit) b.destroy();
+    this.destroyAfterSubmit = [];
+    this.releasedThisBatch.clear();
+  }
+
+  /** Waits for all queued work and throws the first error it caused. */
+  async sync(): Promise<void> {
+    this.checkAlive();
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  stats() {
+    let pooledBuffers = 0;
+    for (const list of this.pool.values()) pooledBuffers += list.length;
+    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBuffers, pooledBytes: this.pooledBytes };
+  }
+}
