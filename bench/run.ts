@@ -1,0 +1,37 @@
+/**
+ * `npm run bench [-- --quick] [-- --gpu webgpu|webgpu-software|none]`: prints figures and writes
+ * bench/results/<name>.json with the machine, backend and adapter they were measured on.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { VERSION, nativeAddon } from '../src/index.js';
+import { findHardwareAdapter } from '../src/backend/webgpu/adapter.js';
+import { benchCore } from './core.js';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, gpu: { type: 'string' } },
+});
+const gpu = (values.gpu ?? ((await findHardwareAdapter()) ? 'webgpu' : 'webgpu-software')) as 'webgpu' | 'webgpu-software' | 'none';
+
+const started = new Date().toISOString();
+const results = await benchCore({ quick: values.quick!, gpu });
+const dir = new URL('./results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+const file = new URL('core.json', dir);
+writeFileSync(
+  file,
+  JSON.stringify(
+    {
+      ncgpu: VERSION,
+      started,
+      machine: { cpus: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()}-${os.arch()}` },
+      blas: nativeAddon().blasInfo(),
+      quick: values.quick,
+      results,
+    },
+    null,
+    2,
+  ),
+);
+console.log(`wrote ${file.pathname}`);

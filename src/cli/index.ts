@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { collectInfo, formatInfo } from './info.js';
+
+const program = new Command();
+program.name('ncgpu').description('Neural collapse and feature learning on the GPU').version(VERSION);
+
+program
+  .command('info')
+  .description("show the backend 'auto' picks, the GPU adapter and its limits, and the BLAS in use")
+  .option('--software', 'also probe the software GPU (OpenGL ES over Mesa llvmpipe)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { software?: boolean; json?: boolean }) => {
+    const report = await collectInfo({ software: opts.software });
+    console.log(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
+  });
+
+program.parseAsync().catch((e: Error) => {
+  console.error(`ncgpu: ${e.message}`);
+  process.exit(1);
+});
