@@ -80,13 +80,12 @@ export class Context {
     return this.matrix(rows.flat(), [rows.length, cols], options);
   }
 
-  /** An uninitialised-by-the-caller matrix of zeros. */
+  /** A matrix of zeros. */
   zeros(shape: Shape): Matrix {
     this.checkOpen();
     const size = shape.reduce((a, b) => a * b, 1);
     this.checkSize(size, 'zeros');
-    const storage = this.backend.name === 'cpu' ? this.backend.alloc(size) : this.backend.upload(new Float32Array(size));
-    return new Matrix(this, storage, shape);
+    return new Matrix(this, this.backend.upload(new Float32Array(size)), shape);
   }
 
   /** Output storage for ops: contents unspecified until the op writes them. */

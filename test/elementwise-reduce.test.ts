@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  axpy, classSums, colSums, cos, countNonFinite, exp, max, relu, rowDot, rowNormalize, rowNorms, scale, type Context,
+  axpy, classSums, colSums, cos, countNonFinite, exp, matmul, max, relu, rowDot, rowNormalize, rowNorms, scale, type Context,
 } from '../src/index.js';
 import { Rng } from '../src/random.js';
 import { BACKENDS, context, expectClose, f32, randn, type TestBackend } from './helpers.js';
@@ -79,6 +79,20 @@ function suite(label: string, backend: TestBackend, options: { maxBindingBytes?:
       const big = await exp(ctx.matrix(f32([1000, 0, -1]), [1, 3])); // exp(1000) overflows f32
       expect(await countNonFinite(big)).toBe(1);
       expect(await max(big)).toBe(Infinity);
+    });
+
+    it('results do not depend on what reused storage held before', async () => {
+      // released storage is pooled; poison it with huge values right before each accumulating op
+      const poison = (shape: [number, number]) => ctx.matrix(new Float32Array(shape[0] * shape[1]).fill(1e30), shape).dispose();
+      const X = ctx.matrix(f32([1, 2, 3, 4, 5, 6]), [3, 2]);
+      poison([2, 2]);
+      expectClose(await (await classSums(X, [0, 1, 0], 2)).read(), [6, 8, 3, 4], 0, 'classSums');
+      poison([1, 2]);
+      expectClose(await (await colSums(X)).read(), [9, 12], 0, 'colSums');
+      poison([3, 1]);
+      expectClose(await (await rowNorms(X, { squared: true })).read(), [5, 25, 61], 0, 'rowNorms');
+      poison([3, 3]);
+      expectClose(await (await matmul(ctx.zeros([3, 0]), ctx.zeros([0, 3]))).read(), new Float64Array(9), 0, 'matmul with k = 0');
     });
 
     it('rejects labels outside 0..k-1 and mismatched lengths', async () => {

@@ -108,6 +108,7 @@ export interface Backend {
   /** largest number of f32 elements one Matrix may hold on this backend */
   readonly maxElements: number;
 
+  /** Storage for `elements` values; its contents are unspecified until written. */
   alloc(elements: number): Storage;
   upload(data: Float32Array): Storage;
   download(s: Storage, elements: number): Promise<Float32Array>;

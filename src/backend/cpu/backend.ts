@@ -9,10 +9,16 @@ import { addon, type Addon } from './addon.js';
 
 interface CpuStorage {
   data: Float32Array;
+  released?: boolean;
 }
 
-/** Below this many floating-point operations a call runs on the JS thread. */
-const ASYNC_THRESHOLD_FLOPS = 1 << 23;
+/**
+ * Below this many floating-point operations (about a millisecond of BLAS) a call runs on the JS
+ * thread: the hop to a worker costs tens of microseconds, which would show on small GEMMs.
+ */
+const ASYNC_THRESHOLD_FLOPS = 2 ** 27;
+/** Released arrays kept for reuse: a fresh Float32Array is zero-filled and page-faulted on first touch. */
+const POOL_BYTES = 256 * 2 ** 20;
 
 const data = (s: Storage): Float32Array => (s as CpuStorage).data;
 
@@ -23,6 +29,8 @@ export class CpuBackend implements Backend {
   private readonly native: Addon = addon();
   private live = 0;
   private liveBytes = 0;
+  private readonly pool = new Map<number, Float32Array[]>();
+  private pooledBytes = 0;
 
   constructor(threads?: number) {
     if (threads !== undefined) this.native.setThreads(threads);
@@ -34,12 +42,17 @@ export class CpuBackend implements Backend {
     return { data: arr };
   }
 
+  /** Storage whose contents are unspecified (a reused array may hold old values). */
   alloc(elements: number): Storage {
-    return this.track(new Float32Array(elements));
+    const reused = this.pool.get(elements)?.pop();
+    if (reused) this.pooledBytes -= reused.byteLength;
+    return this.track(reused ?? new Float32Array(elements));
   }
 
   upload(src: Float32Array): Storage {
-    return this.track(Float32Array.from(src));
+    const s = this.alloc(src.length) as CpuStorage;
+    s.data.set(src);
+    return s;
   }
 
   async download(s: Storage, elements: number): Promise<Float32Array> {
@@ -47,11 +60,17 @@ export class CpuBackend implements Backend {
   }
 
   release(s: Storage): void {
-    const st = s as CpuStorage & { released?: boolean };
+    const st = s as CpuStorage;
     if (st.released) return;
     st.released = true;
     this.live--;
     this.liveBytes -= st.data.byteLength;
+    // the array only ever lives inside storage objects (download copies), so it can be reused
+    if (this.pooledBytes + st.data.byteLength > POOL_BYTES) return;
+    let list = this.pool.get(st.data.length);
+    if (!list) this.pool.set(st.data.length, (list = []));
+    list.push(st.data);
+    this.pooledBytes += st.data.byteLength;
   }
 
   copy(src: Storage, dst: Storage, elements: number): void {
@@ -128,12 +147,17 @@ export class CpuBackend implements Backend {
   async sync(): Promise<void> {}
 
   stats(): BackendStats {
-    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers: 0, pooledBytes: 0 };
+    let pooledBuffers = 0;
+    for (const list of this.pool.values()) pooledBuffers += list.length;
+    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers, pooledBytes: this.pooledBytes };
   }
 
   info(): BackendInfo {
     return { name: 'cpu', blas: this.native.blasInfo() };
   }
 
-  async dispose(): Promise<void> {}
+  async dispose(): Promise<void> {
+    this.pool.clear();
+    this.pooledBytes = 0;
+  }
 }
