@@ -26,18 +26,18 @@ function run(cmd, args) {
 if (process.env.NCGPU_SKIP_NATIVE_BUILD === '1') process.exit(0);
 if (!process.env.NCGPU_FORCE_NATIVE_BUILD && loads()) process.exit(0);
 
-const bin = (name) => join(root, 'node_modules', '.bin', name);
 const haveCmake = spawnSync('cmake', ['--version'], { stdio: 'ignore' }).status === 0;
 if (haveCmake && run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'compile'])) process.exit(0);
 if (!haveCmake) console.log('ncgpu: cmake not found; building with node-gyp instead');
 else console.log('ncgpu: the cmake-js build failed; trying node-gyp');
-let gyp;
+// node-gyp is a dev dependency here; in a user's install npm puts its own node-gyp on PATH
+let gypBuilt;
 try {
-  gyp = require.resolve('node-gyp/bin/node-gyp.js');
+  gypBuilt = run(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'rebuild']);
 } catch {
-  gyp = bin('node-gyp');
+  gypBuilt = run('node-gyp', ['rebuild']);
 }
-if (run(process.execPath, [gyp, 'rebuild'])) process.exit(0);
+if (gypBuilt) process.exit(0);
 console.error(
   "ncgpu: could not build the native addon. It needs a C++17 compiler and OpenBLAS: 'sudo apt-get install -y build-essential cmake libopenblas-dev' (Debian/Ubuntu) or 'brew install openblas' (macOS).",
 );
