@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { VERSION, nativeAddon } from '../src/index.js';
 import { findHardwareAdapter } from '../src/backend/webgpu/adapter.js';
 import { benchCore } from './core.js';
+import { benchMetrics } from './metrics.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, gpu: { type: 'string' } },
@@ -15,10 +16,11 @@ const { values } = parseArgs({
 const gpu = (values.gpu ?? ((await findHardwareAdapter()) ? 'webgpu' : 'webgpu-software')) as 'webgpu' | 'webgpu-software' | 'none';
 
 const started = new Date().toISOString();
-const results = await benchCore({ quick: values.quick!, gpu });
+const options = { quick: values.quick!, gpu };
+const results = [...(await benchCore(options)), ...(await benchMetrics(options))];
 const dir = new URL('./results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
-const file = new URL('core.json', dir);
+const file = new URL('bench.json', dir);
 writeFileSync(
   file,
   JSON.stringify(

@@ -14,3 +14,7 @@ export { Rng } from './random.js';
 export { addon as nativeAddon } from './backend/cpu/addon.js';
 export type { Backend, BackendInfo, BackendStats, AdapterDescription, PairwiseKernel } from './backend/types.js';
 export { VERSION } from './version.js';
+export * from './metrics/index.js';
+export { readNpy, writeNpy, parseNpy, encodeNpy, type NpyArray, type NpyDtype } from './data/npy.js';
+export { renderLineChart, renderVegaLite, svgToPng, type LineChartOptions, type Series, type RenderedChart } from './report/plot.js';
+export { renderEigenfunctionView, type EigenfunctionViewOptions } from './report/eigenfunctionView.js';

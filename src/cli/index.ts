@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { collectInfo, formatInfo } from './info.js';
+import { registerMetricsCommand } from './metrics.js';
 
 const program = new Command();
 program.name('ncgpu').description('Neural collapse and feature learning on the GPU').version(VERSION);
@@ -15,6 +16,8 @@ program
     const report = await collectInfo({ software: opts.software });
     console.log(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
   });
+
+registerMetricsCommand(program);
 
 program.parseAsync().catch((e: Error) => {
   console.error(`ncgpu: ${e.message}`);

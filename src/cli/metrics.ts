@@ -1,0 +1,190 @@
+/**
+ * `ncgpu metrics --features X.npy --labels y.npy [--weights W.npy] [--bias b.npy] [--outputs F.npy]`:
+ * every metric the inputs allow, as a table, and optionally as JSON with provenance.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
+import { readNpy, type NpyArray } from '../data/npy.js';
+import { computeAllMetrics, inferNumClasses, type AllMetrics } from '../metrics/all.js';
+import type { GlobalMeanMode } from '../metrics/classStats.js';
+import type { Matrix } from '../tensor.js';
+import { VERSION } from '../version.js';
+
+export interface MetricsCommandOptions {
+  features?: string;
+  labels?: string;
+  classes?: string;
+  weights?: string;
+  bias?: string;
+  outputs?: string;
+  globalMean?: string;
+  backend?: string;
+  json?: string;
+}
+
+interface InputRecord {
+  path: string;
+  shape: number[];
+  dtype: string;
+}
+
+/** Loads one .npy, checks its rank, and names it in every error. */
+async function load(what: string, path: string, rank: 1 | 2): Promise<NpyArray & { record: InputRecord }> {
+  const a = await readNpy(path);
+  let shape = a.shape;
+  // accept (N, 1) and (1, N) where a vector is wanted
+  if (rank === 1 && shape.length === 2 && (shape[0] === 1 || shape[1] === 1)) shape = [shape[0]! * shape[1]!];
+  if (shape.length !== rank) {
+    throw new Error(`${what} (${path}) must be ${rank === 1 ? 'a vector' : 'a 2-D array (rows are samples)'}, got shape (${a.shape.join(', ')})`);
+  }
+  return { ...a, shape, record: { path, shape: a.shape, dtype: a.dtype } };
+}
+
+function labelsFrom(a: NpyArray, path: string): Int32Array {
+  if (a.data instanceof Int32Array) return a.data;
+  const out = new Int32Array(a.data.length);
+  for (let i = 0; i < a.data.length; i++) {
+    const v = a.data[i]!;
+    if (!Number.isInteger(v)) throw new Error(`labels (${path}) must be integers; entry ${i} is ${v}`);
+    out[i] = v;
+  }
+  return out;
+}
+
+export function formatValue(v: number | null): string {
+  if (v === null) return 'undefined';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(6)));
+  return v.toExponential(4);
+}
+
+export function formatTable(result: AllMetrics): string {
+  const width = Math.max(...result.rows.map((r) => r.label.length)) + 2;
+  const lines = [`${'metric'.padEnd(width)}value`];
+  for (const r of result.rows) {
+    lines.push(`${r.label.padEnd(width)}${formatValue(r.value)}${r.reason ? `  (${r.reason})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
+  if (!opts.features) throw new Error('--features <X.npy> is required');
+  if (!opts.labels) throw new Error('--labels <y.npy> is required');
+  const backend = (opts.backend ?? 'auto') as BackendChoice;
+  if (!BACKEND_CHOICES.includes(backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${opts.backend}'`);
+  const globalMean = (opts.globalMean ?? 'class-means') as GlobalMeanMode;
+  if (globalMean !== 'class-means' && globalMean !== 'sample-weighted') {
+    throw new Error(`--global-mean must be 'class-means' or 'sample-weighted', got '${opts.globalMean}'`);
+  }
+
+  const inputs: Record<string, InputRecord> = {};
+  const x = await load('features', opts.features, 2);
+  inputs.features = x.record;
+  const [n, p] = x.shape as [number, number];
+  const yArr = await load('labels', opts.labels, 1);
+  inputs.labels = yArr.record;
+  const labels = labelsFrom(yArr, opts.labels);
+  if (labels.length !== n) throw new Error(`the labels have ${labels.length} entries but the features have ${n} rows`);
+  let k: number;
+  if (opts.classes !== undefined) {
+    k = Number(opts.classes);
+    if (!Number.isInteger(k) || k < 1) throw new Error(`--classes must be a positive integer, got '${opts.classes}'`);
+  } else {
+    k = inferNumClasses(labels);
+  }
+  const w = opts.weights ? await load('weights', opts.weights, 2) : undefined;
+  if (w) {
+    inputs.weights = w.record;
+    if (w.shape[0] !== k || w.shape[1] !== p) {
+      throw new Error(`the weights (${opts.weights}) are ${w.shape.join('x')} but must be K x p = ${k}x${p} (one row per class)`);
+    }
+  }
+  const b = opts.bias ? await load('bias', opts.bias, 1) : undefined;
+  if (b) {
+    inputs.bias = b.record;
+    if (!w) throw new Error('--bias needs --weights');
+    if (b.shape[0] !== k) throw new Error(`the bias (${opts.bias}) has ${b.shape[0]} entries but K = ${k}`);
+  }
+  const f = opts.outputs ? await load('outputs', opts.outputs, 2) : undefined;
+  if (f) {
+    inputs.outputs = f.record;
+    if (f.shape[0] !== n) throw new Error(`the outputs (${opts.outputs}) have ${f.shape[0]} rows but the features have ${n}`);
+  }
+
+  let ctx: Context | undefined;
+  const owned: Matrix[] = [];
+  try {
+    ctx = await createContext({ backend });
+    const c = ctx;
+    const upload = (a: NpyArray, name: string) => {
+      const m = c.matrix(a.data instanceof Float32Array ? a.data : Float32Array.from(a.data), [a.shape[0]!, a.shape[1]!], { name });
+      owned.push(m);
+      return m;
+    };
+    const features = upload(x, 'features');
+    const result = await computeAllMetrics(
+      {
+        features,
+        labels,
+        numClasses: k,
+        weights: w ? upload(w, 'weights') : undefined,
+        bias: b ? Float64Array.from(b.data) : undefined,
+        outputs: f ? upload(f, 'outputs') : undefined,
+      },
+      { globalMean },
+    );
+    const info = ctx.info();
+    const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : null;
+    console.log(`ncgpu ${VERSION} metrics: N = ${n}, p = ${p}, K = ${k}, backend ${info.name}${adapter ? ` [${adapter}]` : ''}`);
+    for (const [name, r] of Object.entries(inputs)) console.log(`  ${name}: ${r.path} (${r.shape.join('x')} ${r.dtype})`);
+    console.log('');
+    console.log(formatTable(result));
+    if (opts.json) {
+      const report = {
+        version: VERSION,
+        backend: info.name,
+        adapter: info.adapter ?? null,
+        blas: info.blas,
+        createdAt: new Date().toISOString(),
+        inputs,
+        numClasses: k,
+        samples: n,
+        featureDim: p,
+        globalMean,
+        metrics: result.values,
+        undefined: result.undefinedReasons,
+        labels: Object.fromEntries(result.rows.map((r) => [r.key, r.label])),
+      };
+      await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+      console.log(`\nwrote ${opts.json}`);
+    }
+  } finally {
+    for (const m of owned) m.dispose();
+    await ctx?.dispose();
+  }
+}
+
+export function registerMetricsCommand(program: Command): void {
+  program
+    .command('metrics')
+    .description('neural-collapse, rank and richness metrics of features saved by numpy (.npy)')
+    .option('--features <path>', 'features, N x p (.npy float32/float64; rows are samples)')
+    .option('--labels <path>', 'labels, N integers in 0..K-1 (.npy int32/int64)')
+    .option('--classes <K>', 'number of classes (default: max label + 1)')
+    .option('--weights <path>', 'classifier W, K x p (.npy); adds NC2A/NC2B, NC3, self-duality, NC4, margin')
+    .option('--bias <path>', 'classifier bias b, length K (.npy)')
+    .option('--outputs <path>', 'model outputs for the same samples, N x C (.npy); adds CKA and D_LR')
+    .option('--global-mean <mode>', "global mean: 'class-means' (default) or 'sample-weighted'")
+    .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
+    .option('--json <path>', 'also write the values and their provenance as JSON')
+    .action(async (opts: MetricsCommandOptions) => {
+      try {
+        await runMetrics(opts);
+      } catch (e) {
+        console.error(`ncgpu metrics: ${(e as Error).message}`);
+        process.exitCode = 1;
+      }
+    });
+}

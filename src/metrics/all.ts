@@ -1,0 +1,162 @@
+/**
+ * Every metric a set of inputs allows, in one call: what `ncgpu metrics` prints. Features and
+ * labels give NC1 (three ways), NC2 of the means and the spectra of the centered means; a
+ * classifier W (and bias b) adds NC2A/NC2B, NC3, self-duality, NC4 and the margin; outputs of
+ * the same samples add CKA and D_LR.
+ *
+ * Invalid inputs (shapes, labels, NaN/Inf, an empty class, K = 1) throw. A metric that is
+ * undefined on valid inputs (e.g. all class means equal) is reported as null with the reason,
+ * and the others are still computed.
+ */
+import { matmul } from '../ops/matmul.js';
+import { ShapeError } from '../ops/validate.js';
+import type { Matrix } from '../tensor.js';
+import { classStats, type ClassStats, type GlobalMeanMode } from './classStats.js';
+import { isMatrix, onContextOf, toHostF64, UndefinedMetricError, type MatrixLike } from './inputs.js';
+import { centeredClassMeans } from './means.js';
+import { normalizedMargin } from './margins.js';
+import { cdnv, nc1Papyan, nc1Quotient } from './nc1.js';
+import { equinorm, etfError, nc2A, nc2B, nc2GramMse } from './nc2.js';
+import { nc3Cosine, selfDualityError } from './nc3.js';
+import { nc4Agreement, type Nc4Result } from './nc4.js';
+import { linearCka } from './similarity.js';
+import { effectiveRank, stableRank } from './spectra.js';
+
+export interface MetricInputs {
+  /** N x p, rows are samples */
+  features: Matrix;
+  /** N integer labels in 0..K-1 */
+  labels: ArrayLike<number>;
+  /** K (default: max label + 1) */
+  numClasses?: number;
+  /** classifier, K x p (logits = W x + b) */
+  weights?: MatrixLike;
+  /** classifier bias, K */
+  bias?: ArrayLike<number>;
+  /** model outputs for the same samples, N x C */
+  outputs?: Matrix;
+}
+
+export interface AllMetricsOptions {
+  globalMean?: GlobalMeanMode;
+}
+
+export interface MetricRow {
+  key: string;
+  label: string;
+  /** null when the metric is undefined on these inputs */
+  value: number | null;
+  /** why the value is null */
+  reason?: string;
+}
+
+export interface AllMetrics {
+  numClasses: number;
+  n: number;
+  p: number;
+  /** key -> value (null where undefined) */
+  values: Record<string, number | null>;
+  /** key -> why it is undefined */
+  undefinedReasons: Record<string, string>;
+  /** in display order */
+  rows: MetricRow[];
+  stats: ClassStats;
+}
+
+/** K from the labels: max + 1 (labels must be non-negative integers). */
+export function inferNumClasses(labels: ArrayLike<number>): number {
+  if (labels.length === 0) throw new RangeError('the labels are empty');
+  let max = -1;
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i]!;
+    if (!Number.isInteger(y) || y < 0) throw new RangeError(`label ${y} of sample ${i} is not a non-negative integer`);
+    max = Math.max(max, y);
+  }
+  return max + 1;
+}
+
+export async function computeAllMetrics(inputs: MetricInputs, options: AllMetricsOptions = {}): Promise<AllMetrics> {
+  const { features, labels, weights, bias, outputs } = inputs;
+  if (!isMatrix(features)) throw new TypeError("computeAllMetrics: 'features' must be a Matrix");
+  const k = inputs.numClasses ?? inferNumClasses(labels);
+  const rows: MetricRow[] = [];
+  const add = async (key: string, label: string, fn: () => number | Promise<number>) => {
+    try {
+      rows.push({ key, label, value: await fn() });
+    } catch (e) {
+      if (!(e instanceof UndefinedMetricError)) throw e;
+      rows.push({ key, label, value: null, reason: e.message });
+    }
+  };
+
+  const stats = await classStats(features, labels, k, { covariance: true, globalMean: options.globalMean });
+  if (outputs !== undefined && outputs.rows !== features.rows) {
+    throw new ShapeError(`the outputs have ${outputs.rows} rows but the features have ${features.rows}`);
+  }
+  await add('traceW', 'tr(Sigma_W)', () => stats.traceW);
+  await add('traceB', 'tr(Sigma_B)', () => stats.traceB);
+  await add('nc1', 'NC1  tr(Sw)/tr(Sb)', () => nc1Quotient(stats));
+  await add('nc1ReferenceScript', 'NC1  reference-script convention (/K)', () => nc1Quotient(stats, { convention: 'reference-script' }));
+  await add('nc1Papyan', 'NC1  Papyan tr(Sw Sb^+)/K', () => nc1Papyan(stats));
+  await add('cdnv', 'CDNV', () => cdnv(stats));
+  await add('nc2GramMse', 'NC2  Gram MSE vs simplex ETF', () => nc2GramMse(stats));
+  await add('etfError', 'simplex ETF error', () => etfError(stats));
+  await add('equinorm', 'equinorm (CV of centered mean norms)', () => equinorm(stats));
+  const centeredMeans = await centeredClassMeans(stats);
+  await add('meansEffectiveRank', 'effective rank of centered means', () => effectiveRank(centeredMeans));
+  await add('meansStableRank', 'stable rank of centered means', () => stableRank(centeredMeans));
+
+  if (weights !== undefined) {
+    const w = await toHostF64('computeAllMetrics', 'weights', weights);
+    if (w.rows !== k || w.cols !== features.cols) {
+      throw new ShapeError(`the weights are ${w.rows}x${w.cols} but must be K x p = ${k}x${features.cols}`);
+    }
+    if (bias !== undefined && bias.length !== k) throw new ShapeError(`the bias has ${bias.length} entries but K = ${k}`);
+    await add('nc2A', 'NC2A ||WW^T - cE||/||WW^T||', () => nc2A(w));
+    await add('nc2B', 'NC2B ||WW^T - cI||/||WW^T||', () => nc2B(w));
+    await add('nc3Cosine', 'NC3  1 - mean cos(x_i, w_y)', () => nc3Cosine(features, labels, w));
+    await add('selfDuality', 'self-duality error', () => selfDualityError(stats, w));
+    const nc4: { result?: Nc4Result } = {};
+    await add('nc4Agreement', 'NC4  agreement NCC vs classifier', async () => {
+      nc4.result = await nc4Agreement(features, labels, stats, w, bias);
+      return nc4.result.agreement;
+    });
+    const r4 = nc4.result;
+    if (r4) {
+      await add('nc4Mismatch', 'NC4  mismatch (1 - agreement)', () => r4.mismatch);
+      await add('nccAccuracy', 'nearest-class-mean accuracy', () => r4.nccAccuracy!);
+      await add('classifierAccuracy', 'classifier accuracy', () => r4.classifierAccuracy!);
+    }
+    if (!(outputs && outputs.cols === k)) {
+      await add('normalizedMargin', 'normalized margin of W x + b', async () => {
+        const { matrix: wm, owned } = onContextOf('computeAllMetrics', 'weights', w, features);
+        const z = await matmul(features, wm, { transB: true });
+        try {
+          const logits = Float64Array.from(await z.read());
+          if (bias) for (let i = 0; i < features.rows; i++) for (let c = 0; c < k; c++) logits[i * k + c] += bias[c]!;
+          return normalizedMargin({ data: logits, rows: features.rows, cols: k }, labels);
+        } finally {
+          z.dispose();
+          if (owned) wm.dispose();
+        }
+      });
+    }
+  }
+  if (outputs !== undefined) {
+    await add('cka', 'CKA(features, outputs)', () => linearCka(features, outputs, { aStats: stats }));
+    const cka = rows.at(-1)!;
+    await add('dLR', 'D_LR = 1 - CKA', () => {
+      if (cka.value === null) throw new UndefinedMetricError(cka.reason!);
+      return 1 - cka.value;
+    });
+    if (outputs.cols === k) await add('normalizedMargin', 'normalized margin of the outputs', () => normalizedMargin(outputs, labels));
+  }
+
+  const values: Record<string, number | null> = {};
+  const undefinedReasons: Record<string, string> = {};
+  for (const r of rows) {
+    values[r.key] = r.value;
+    if (r.reason) undefinedReasons[r.key] = r.reason;
+  }
+  return { numClasses: k, n: features.rows, p: features.cols, values, undefinedReasons, rows, stats };
+}
