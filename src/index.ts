@@ -18,3 +18,4 @@ export * from './metrics/index.js';
 export { readNpy, writeNpy, parseNpy, encodeNpy, type NpyArray, type NpyDtype } from './data/npy.js';
 export { renderLineChart, renderVegaLite, svgToPng, type LineChartOptions, type Series, type RenderedChart } from './report/plot.js';
 export { renderEigenfunctionView, type EigenfunctionViewOptions } from './report/eigenfunctionView.js';
+export * from './ufm/index.js';

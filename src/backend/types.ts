@@ -131,6 +131,12 @@ export interface Backend {
   max(x: Storage, elements: number): Promise<number>;
   /** number of NaN or +-Inf entries */
   countNonFinite(x: Storage, elements: number): Promise<number>;
+  /**
+   * Softmax cross-entropy over the columns of z (k x n, one sample per column) with `labels`
+   * (n class indices stored as f32): grad (k x n) = (softmax(z) - onehot) / n, and
+   * loss[lossOffset] = the mean cross-entropy. Labels are validated by the caller.
+   */
+  softmaxCe(z: Storage, k: number, n: number, labels: Storage, grad: Storage, loss: Storage, lossOffset: number): void | Promise<void>;
 
   /** Wait until all queued work has finished; throws the first error it produced. */
   sync(): Promise<void>;

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { collectInfo, formatInfo } from './info.js';
 import { registerMetricsCommand } from './metrics.js';
+import { registerUfmCommand } from './ufm.js';
 
 const program = new Command();
 program.name('ncgpu').description('Neural collapse and feature learning on the GPU').version(VERSION);
@@ -18,6 +19,7 @@ program
   });
 
 registerMetricsCommand(program);
+registerUfmCommand(program);
 
 program.parseAsync().catch((e: Error) => {
   console.error(`ncgpu: ${e.message}`);

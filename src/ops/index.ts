@@ -7,3 +7,4 @@ export {
   type SolveOptions, type SolveResult, type Eigh, type Svd, type PinvOptions, type Precision, type PrecisionOption,
 } from './linalg.js';
 export { ShapeError } from './validate.js';
+export { softmaxCe, classLabels, ClassLabels, type SoftmaxCe, type SoftmaxCeOptions } from './softmaxCe.js';

@@ -31,6 +31,7 @@ export class CpuBackend implements Backend {
   private liveBytes = 0;
   private readonly pool = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
+  private ceScratch = new Float64Array(0);
 
   constructor(threads?: number) {
     if (threads !== undefined) this.native.setThreads(threads);
@@ -142,6 +143,56 @@ export class CpuBackend implements Backend {
 
   async countNonFinite(x: Storage, elements: number): Promise<number> {
     return this.native.countNonFinite(data(x).subarray(0, elements));
+  }
+
+  /**
+   * Plain loops: K x N is small next to the GEMMs around it. Rows are walked in order with one
+   * running max and sum per column (cache-friendly for the row-major layout), in f64. The label
+   * entry of the gradient is -(sum of the other exponentials) / sum, and a column whose label
+   * holds the max has loss log1p(sum of the others): both stay accurate when the loss is tiny.
+   */
+  softmaxCe(z: Storage, k: number, n: number, labels: Storage, grad: Storage, loss: Storage, lossOffset: number): void {
+    const Z = data(z);
+    const Y = data(labels);
+    const G = data(grad);
+    if (this.ceScratch.length < 3 * n) this.ceScratch = new Float64Array(3 * n);
+    const m = this.ceScratch.subarray(0, n);
+    const s = this.ceScratch.subarray(n, 2 * n);
+    const other = this.ceScratch.subarray(2 * n, 3 * n);
+    for (let i = 0; i < n; i++) m[i] = Z[i]!;
+    for (let r = 1; r < k; r++) {
+      const row = r * n;
+      for (let i = 0; i < n; i++) {
+        const v = Z[row + i]!;
+        // written so that a NaN logit makes the column max NaN (and so the loss)
+        if (!(v <= m[i]!)) m[i] = v;
+      }
+    }
+    s.fill(0);
+    other.fill(0);
+    // the exponentials go into the gradient's storage and are scaled in place below
+    for (let r = 0; r < k; r++) {
+      const row = r * n;
+      for (let i = 0; i < n; i++) {
+        const e = Math.exp(Z[row + i]! - m[i]!);
+        G[row + i] = e;
+        s[i] += e;
+        if (Y[i] !== r) other[i] += e;
+      }
+    }
+    const inv = 1 / n;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const zy = Z[Y[i]! * n + i]!;
+      total += zy === m[i] ? Math.log1p(other[i]!) : m[i]! - zy + Math.log(s[i]!);
+      s[i] = inv / s[i]!;
+    }
+    for (let r = 0; r < k; r++) {
+      const row = r * n;
+      for (let i = 0; i < n; i++) G[row + i] = G[row + i]! * s[i]!;
+    }
+    for (let i = 0; i < n; i++) G[Y[i]! * n + i] = -other[i]! * s[i]!;
+    data(loss)[lossOffset] = total * inv;
   }
 
   async sync(): Promise<void> {}

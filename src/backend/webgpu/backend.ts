@@ -24,6 +24,7 @@ import { encodePairwise } from './kernels/pairwise.js';
 import { countNonFinite, encodeColSums, reduceMax } from './kernels/reduce.js';
 import { encodeRowDot, encodeRowNormalize, encodeRowSumSq } from './kernels/rows.js';
 import { encodeClassSums } from './kernels/classSums.js';
+import { encodeSoftmaxCe } from './kernels/softmaxCe.js';
 
 function gpu(s: Storage): GpuStorage {
   return s as GpuStorage;
@@ -119,6 +120,10 @@ export class WebGpuBackend implements Backend {
 
   countNonFinite(x: Storage, elements: number): Promise<number> {
     return countNonFinite(this.dev, view(gpu(x)), elements);
+  }
+
+  softmaxCe(z: Storage, k: number, n: number, labels: Storage, grad: Storage, loss: Storage, lossOffset: number): void {
+    encodeSoftmaxCe(this.dev, view(gpu(z)), k, n, view(gpu(labels)), view(gpu(grad)), view(gpu(loss), lossOffset));
   }
 
   sync(): Promise<void> {
