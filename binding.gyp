@@ -4,6 +4,7 @@
       "target_name": "ncgpu",
       "sources": [
         "native/addon.cc",
+        "native/agop.cc",
         "native/cpu_ops.cc",
         "native/linalg.cc"
       ],

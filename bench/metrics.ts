@@ -14,6 +14,7 @@ import {
 } from '../src/index.js';
 import { Rng } from '../src/random.js';
 import { time } from './timing.js';
+import { environmentWithoutOwnCore } from '../src/backend/cpu/openblasCore.js';
 
 export interface MetricsBenchOptions {
   quick: boolean;
@@ -89,7 +90,7 @@ async function measure(ctx: Context, pr: Problem, repeats: number) {
 
 function numpyBaseline(n: number, p: number, k: number, repeats: number): { seconds: number; stages: Record<string, number>; numpy: string } | null {
   const script = fileURLToPath(new URL('./baselines/metrics_numpy.py', import.meta.url));
-  const r = spawnSync('python3', [script, String(n), String(p), String(k), String(repeats)], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync('python3', [script, String(n), String(p), String(k), String(repeats)], { encoding: 'utf8', timeout: 600_000, env: environmentWithoutOwnCore() });
   if (r.status !== 0 || !r.stdout) return null;
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   const { total, ...stages } = out.seconds as Record<string, number>;

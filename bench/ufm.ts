@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createContext, nativeAddon, randomUfm, UfmWorkspace, type Context } from '../src/index.js';
+import { environmentWithoutOwnCore } from '../src/backend/cpu/openblasCore.js';
 
 export interface UfmBenchOptions {
   quick: boolean;
@@ -56,7 +57,7 @@ async function stepsPerSecond(ctx: Context, c: Case, seconds: number, batch: num
 
 function numpyBaseline(c: Case, seconds: number, threads: number): { stepsPerSecond: number; numpy: string; blas: string } | undefined {
   const script = fileURLToPath(new URL('./baselines/ufm_step_numpy.py', import.meta.url));
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const env = { ...environmentWithoutOwnCore(), OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const r = spawnSync('python3', [script, String(c.classes), String(c.nPerClass), String(c.width), String(c.depth), String(seconds)], {
     encoding: 'utf8', env, timeout: 120_000,
   });

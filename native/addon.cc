@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "agop.h"
 #include "async.h"
 #include "cpu_ops.h"
 #include "linalg.h"
@@ -433,6 +434,52 @@ TaskPtr parse_pairwise(const Napi::CallbackInfo& info, bool async) {
   task->run = [=] {
     cpu::pairwise(px, static_cast<int>(n), pz, static_cast<int>(m), static_cast<int>(d), pm, kernel, bandwidth, po);
   };
+  return task;
+}
+
+// ---------------------------------------------------------------------------
+// agop
+// ---------------------------------------------------------------------------
+TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
+  Args args(info, "agop", 13);
+  ArrayArg x = args.f32(0, "x");
+  const int64_t n = args.dim(1, "n");
+  const int64_t d = args.dim(2, "d");
+  ArrayArg alpha = args.f32(3, "alpha");
+  const int64_t k = args.dim(4, "k");
+  ArrayArg points = args.f32(5, "points");
+  const int64_t m = args.dim(6, "m");
+  ArrayArg mahal = args.f32_or_null(7, "mahal");
+  const double kd = args.number(8, "kernel");
+  if (!(kd == 1 || kd == 2 || kd == 3)) {
+    args.range_error("argument 'kernel' must be 1 (laplace), 2 (gaussian) or 3 (gaussian-rfm), got " + fmt_number(kd));
+  }
+  const int kernel = static_cast<int>(kd);
+  const double bandwidth = args.number(9, "bandwidth");
+  if (!(bandwidth > 0) || std::isinf(bandwidth)) args.range_error("bandwidth must be a finite number > 0, got " + fmt_number(bandwidth));
+  const bool self = args.boolean(10, "self");
+  const int64_t batch_rows = args.dim(11, "batchRows");
+  if (batch_rows < 1) args.range_error("argument 'batchRows' must be >= 1");
+  ArrayArg out = args.f32(12, "out");
+
+  const uint64_t nx = args.mul(n, d), na = args.mul(n, k), np = args.mul(m, d), nm = args.mul(d, d);
+  args.need(x, "x", nx, shape(n, d));
+  args.need(alpha, "alpha", na, shape(n, k));
+  args.need(points, "points", np, shape(m, d));
+  if (mahal.present) args.need(mahal, "mahal", nm, shape(d, d));
+  args.need(out, "out", nm, shape(d, d));
+  if (self && (m != n || points.data != x.data)) args.range_error("argument 'self' needs the points to be the centers");
+  args.no_overlap(out, "out", nm, x, "x", nx, false);
+  args.no_overlap(out, "out", nm, alpha, "alpha", na, false);
+  args.no_overlap(out, "out", nm, points, "points", np, false);
+  args.no_overlap(out, "out", nm, mahal, "mahal", nm, false);
+
+  auto task = std::make_unique<Task>("agop", async);
+  for (const ArrayArg* a : {&x, &alpha, &points, &out}) task->keep_alive(a->object);
+  if (mahal.present) task->keep_alive(mahal.object);
+  const float *px = x.f32(), *pa = alpha.f32(), *pp = points.f32(), *pm = mahal.present ? mahal.f32() : nullptr;
+  float* po = out.f32();
+  task->run = [=] { cpu::agop(px, n, d, pa, k, pp, m, pm, kernel, bandwidth, self, batch_rows, po); };
   return task;
 }
 
@@ -866,6 +913,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmDirectAsync", Napi::Function::New(env, async_binding<parse_sgemm_direct>, "sgemmDirectAsync"));
 
   export_pair<parse_pairwise>(env, exports, "pairwise");
+  export_pair<parse_agop>(env, exports, "agop");
   export_pair<parse_row_norms>(env, exports, "rowNorms");
   export_pair<parse_row_normalize>(env, exports, "rowNormalize");
   export_pair<parse_row_dot>(env, exports, "rowDot");
@@ -883,6 +931,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_pair<parse_pinv>(env, exports, "pinv");
   export_pair<parse_pinv_sym>(env, exports, "pinvSym");
   export_pair<parse_sqrt_psd>(env, exports, "sqrtPsd");
+
   return exports;
 }
 

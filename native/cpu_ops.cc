@@ -111,6 +111,10 @@ inline void pairwise_row(float* __restrict o, const float* __restrict sqz, int64
       o[j] = r2;
     } else if (K == kLaplace) {
       o[j] = exp_vec(std::sqrt(r2) * coef);
+    } else if (K == kLaplaceGrad) {
+      // the self term (r = 0) of a Laplace gradient vanishes: its direction is undefined
+      const float r = std::sqrt(r2);
+      o[j] = r < 1e-10f ? 0.0f : exp_vec(r * coef) / r;
     } else {  // Gaussian flavours: exp(coef * r2)
       o[j] = exp_vec(r2 * coef);
     }
@@ -121,6 +125,24 @@ template <int K>
 void pairwise_epilogue(float* out, int64_t n, int64_t m, const float* sqx, const float* sqz, float coef) {
   parallel_for(0, n, row_grain(m, kGrainExpensive), [=](int64_t rb, int64_t re) {
     for (int64_t i = rb; i < re; ++i) pairwise_row<K>(out + i * m, sqz, m, sqx[i], coef);
+  });
+}
+
+// Copies the upper triangle of a row-major n x n matrix into its lower triangle,
+// in square tiles so that both the reads and the writes stay in cache.
+void mirror_upper(float* a, int64_t n) {
+  constexpr int64_t kTile = 64;
+  const int64_t tiles = (n + kTile - 1) / kTile;
+  parallel_for(0, tiles, 1, [=](int64_t tb, int64_t te) {
+    for (int64_t ti = tb; ti < te; ++ti) {
+      const int64_t i0 = ti * kTile, i1 = std::min(n, i0 + kTile);
+      for (int64_t j0 = 0; j0 <= i0; j0 += kTile) {
+        const int64_t j1 = std::min(n, j0 + kTile);
+        for (int64_t i = i0; i < i1; ++i) {
+          for (int64_t j = j0; j < std::min(j1, i); ++j) a[i * n + j] = a[j * n + i];
+        }
+      }
+    }
   });
 }
 
@@ -218,8 +240,8 @@ void sgemm_direct(bool trans_a, bool trans_b, int m, int n, int k, float alpha, 
 // ---------------------------------------------------------------------------
 void pairwise(const float* x, int n, const float* z, int m, int d, const float* mahal, int kernel,
               double bandwidth, float* out) {
-  if (kernel < kSquaredDistance || kernel > kGaussianRfm) {
-    throw std::invalid_argument("pairwise: argument 'kernel' must be 0, 1, 2 or 3, got " + std::to_string(kernel));
+  if (kernel < kSquaredDistance || kernel > kLaplaceGrad) {
+    throw std::invalid_argument("pairwise: argument 'kernel' must be 0, 1, 2, 3 or 4, got " + std::to_string(kernel));
   }
   if (kernel != kSquaredDistance && !(bandwidth > 0)) {
     char buf[64];
@@ -240,6 +262,12 @@ void pairwise(const float* x, int n, const float* z, int m, int d, const float* 
     row_dots_to(zm.data(), z, m, d, sqz.data());
     zm = std::vector<float>();
     gemm_f32(false, true, n, m, d, -2.0f, xm.data(), z, 0.0f, out, 1, 0, 0, 0);
+  } else if (x == z && n == m && d > 0) {
+    // K(X, X): X X^T is symmetric, so one triangle (syrk) is half the GEMM's flops
+    row_dots_to(x, x, n, d, sqx.data());
+    sqz = sqx;
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, -2.0f, x, d, 0.0f, out, n);
+    mirror_upper(out, n);
   } else {
     row_dots_to(x, x, n, d, sqx.data());
     row_dots_to(z, z, m, d, sqz.data());
@@ -253,6 +281,9 @@ void pairwise(const float* x, int n, const float* z, int m, int d, const float* 
       break;
     case kLaplace:
       pairwise_epilogue<kLaplace>(out, n, m, sqx.data(), sqz.data(), static_cast<float>(-1.0 / L));
+      break;
+    case kLaplaceGrad:
+      pairwise_epilogue<kLaplaceGrad>(out, n, m, sqx.data(), sqz.data(), static_cast<float>(-1.0 / L));
       break;
     case kGaussian:
       pairwise_epilogue<kGaussian>(out, n, m, sqx.data(), sqz.data(), static_cast<float>(-1.0 / (2.0 * L * L)));

@@ -56,6 +56,7 @@ enum PairwiseKernel : int {
   kLaplace = 1,          // exp(-sqrt(r2) / L)
   kGaussian = 2,         // exp(-r2 / (2 L^2))
   kGaussianRfm = 3,      // exp(-r2 / L)
+  kLaplaceGrad = 4,      // exp(-r / L) / r, 0 for r < 1e-10 (AGOP weights; internal)
 };
 
 // out (n x m): kernel of the squared (Mahalanobis) distance between rows of

@@ -55,6 +55,21 @@ describe.each(BACKENDS)('linear algebra (LAPACK) with %s matrices', (backend) =>
         .rejects.toThrow(/singular.*add a ridge/);
     });
 
+    it('solve: a ridge is added in the solve precision, rejected when negative', async () => {
+      // A = [[1, 1], [1, 1]] has eigenvalues 2 and 0; b along the null direction (1, -1) scaled by
+      // lambda gives x = (1, -1). lambda = 1e-9 is below f32 resolution of the unit diagonal, so
+      // only an f64 solve sees it; in f32 the system stays singular.
+      const A = ctx.matrix(f32([1, 1, 1, 1]), [2, 2]);
+      const b = ctx.matrix(f32([1e-9, -1e-9]), [2, 1]);
+      if (precision === 'f64') {
+        const r = await solveDetailed(A, b, { precision, ridge: 1e-9 });
+        expectClose(await r.x.read(), [1, -1], 1e-6, 'x of (A + 1e-9 I) x = b');
+      } else {
+        await expect(solveDetailed(A, b, { precision, ridge: 1e-9 })).rejects.toThrow(/singular|positive definite/);
+      }
+      await expect(solveDetailed(A, b, { precision, ridge: -1 })).rejects.toThrow(/ridge must be a finite number >= 0, got -1/);
+    });
+
     it('eigh: V diag(w) V^T = A, V orthogonal, ascending', async () => {
       const n = 33;
       const a = randomPsd(rng, n, 5); // rank 5: many (near) zero eigenvalues

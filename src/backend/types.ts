@@ -74,6 +74,33 @@ export interface PairwiseArgs {
   symmetric?: boolean;
 }
 
+/**
+ * AGOP of the kernel predictor f_c(p) = sum_j alpha[j, c] k_M(x_j, p): out (d x d) is the sum over
+ * the points p_i and outputs c of grad f_c(p_i) grad f_c(p_i)^T (unnormalized).
+ */
+export interface AgopArgs {
+  /** centers (n x d) */
+  x: Storage;
+  n: number;
+  d: number;
+  /** coefficients (n x k) */
+  alpha: Storage;
+  k: number;
+  /** points where the gradients are taken (m x d) */
+  points: Storage;
+  m: number;
+  /** optional d x d Mahalanobis matrix of the kernel; absent means the identity */
+  mahal?: Storage;
+  kernel: Exclude<PairwiseKernel, 'sqdist'>;
+  bandwidth: number;
+  /** the points are the centers (same storage): each point's own term is exact */
+  self: boolean;
+  /** points per batch: bounds the temporary memory (about batchRows * (n + k d) floats) */
+  batchRows: number;
+  /** d x d */
+  out: Storage;
+}
+
 export interface AdapterDescription {
   /** e.g. 'llvmpipe (LLVM 15.0.6, 256 bits)' or 'NVIDIA H100' */
   device: string;
@@ -119,6 +146,7 @@ export interface Backend {
 
   gemm(args: GemmArgs): void | Promise<void>;
   pairwise(args: PairwiseArgs): void | Promise<void>;
+  agop(args: AgopArgs): void | Promise<void>;
   rowNorms(x: Storage, rows: number, cols: number, out: Storage, squared: boolean): void | Promise<void>;
   rowNormalize(x: Storage, rows: number, cols: number, out: Storage): void | Promise<void>;
   rowDot(a: Storage, b: Storage, rows: number, cols: number, out: Storage): void | Promise<void>;

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { collectInfo, formatInfo } from './info.js';
+import { registerRfmCommand } from './rfm.js';
 import { registerMetricsCommand } from './metrics.js';
 import { registerUfmCommand } from './ufm.js';
 
@@ -19,6 +20,7 @@ program
   });
 
 registerMetricsCommand(program);
+registerRfmCommand(program);
 registerUfmCommand(program);
 
 program.parseAsync().catch((e: Error) => {

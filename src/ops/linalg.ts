@@ -47,6 +47,12 @@ const toMatrix = (like: Matrix, data: ArrayLike<number>, rows: number, cols: num
 export interface SolveOptions extends PrecisionOption {
   /** 'auto' (default): Cholesky, falling back to LU when the matrix is not positive definite */
   method?: SolveMethod;
+  /**
+   * lambda >= 0 added to A's diagonal after the conversion to the solve's precision: in f64 a
+   * small ridge survives next to a unit diagonal, where adding it to the f32 matrix would round it
+   * to a multiple of 2^-24 (or drop it)
+   */
+  ridge?: number;
 }
 
 export interface SolveResult {
@@ -64,7 +70,12 @@ export async function solveDetailed(a: Matrix, b: Matrix, options: SolveOptions 
   live('solve', 'b', b, a);
   square('solve', 'a', a);
   if (b.rows !== a.rows) throw new ShapeError(`solve: 'a' is ${a.describe()} but 'b' has ${b.rows} rows (needs ${a.rows})`);
+  const { ridge = 0 } = options;
+  if (typeof ridge !== 'number' || !(ridge >= 0) || !Number.isFinite(ridge)) {
+    throw new RangeError(`solve: ridge must be a finite number >= 0, got ${ridge}`);
+  }
   const A = await hostCopy('solve', 'a', a, precision);
+  if (ridge > 0) for (let i = 0; i < a.rows; i++) A[i * a.rows + i] += ridge;
   const B = await hostCopy('solve', 'b', b, precision);
   const r = await addon().solveAsync(A, a.rows, B, b.cols, method);
   return { x: toMatrix(a, r.x, b.rows, b.cols, 'solve result'), method: r.method, rcond: r.rcond };

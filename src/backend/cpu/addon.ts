@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { chooseOpenblasCore } from './openblasCore.js';
 
 type F32 = Float32Array;
 type Real = Float32Array | Float64Array;
@@ -29,6 +30,10 @@ interface Sync {
   gemm: GemmFn;
   sgemmDirect: GemmFn;
   pairwise(x: F32, n: number, z: F32, m: number, d: number, mahal: F32 | null, kernel: number, bandwidth: number, out: F32): void;
+  agop(
+    x: F32, n: number, d: number, alpha: F32, k: number, points: F32, m: number, mahal: F32 | null,
+    kernel: number, bandwidth: number, self: boolean, batchRows: number, out: F32,
+  ): void;
   rowNorms(x: F32, rows: number, cols: number, out: F32, squared: boolean): void;
   rowNormalize(x: F32, rows: number, cols: number, out: F32): void;
   rowDot(a: F32, b: F32, rows: number, cols: number, out: F32): void;
@@ -47,7 +52,7 @@ interface Sync {
   sqrtPsd<T extends Real>(a: T, n: number): SqrtOut<T>;
 }
 
-type AsyncNames = 'gemm' | 'pairwise' | 'rowNorms' | 'rowNormalize' | 'rowDot' | 'unary' | 'axpy' | 'colSums'
+type AsyncNames = 'gemm' | 'pairwise' | 'agop' | 'rowNorms' | 'rowNormalize' | 'rowDot' | 'unary' | 'axpy' | 'colSums'
   | 'classSums' | 'max' | 'countNonFinite' | 'solve' | 'eigh' | 'svd' | 'qr' | 'pinv' | 'pinvSym' | 'sqrtPsd';
 
 export type Addon = Sync & { [K in AsyncNames as `${K}Async`]: Async<Sync[K]> };
@@ -68,6 +73,7 @@ export function addon(): Addon {
   if (loaded) return loaded;
   const require = createRequire(import.meta.url);
   const root = packageRoot();
+  chooseOpenblasCore();
   try {
     loaded = require('node-gyp-build')(root) as Addon;
   } catch (e) {

@@ -3,7 +3,7 @@
  * C++. Large calls run on a worker thread so the event loop (progress bars, other requests) keeps
  * turning; small ones run inline, where a thread hop would cost more than the work.
  */
-import type { Backend, BackendInfo, BackendStats, GemmArgs, PairwiseArgs, Storage, UnaryOp } from '../types.js';
+import type { AgopArgs, Backend, BackendInfo, BackendStats, GemmArgs, PairwiseArgs, Storage, UnaryOp } from '../types.js';
 import { PAIRWISE_KERNEL_CODES, UNARY_OP_CODES } from '../types.js';
 import { addon, type Addon } from './addon.js';
 
@@ -96,6 +96,15 @@ export class CpuBackend implements Backend {
       const onDiagonal = p.kernel === 'sqdist' ? 0 : 1;
       for (let i = 0; i < Math.min(p.n, p.m); i++) out[i * p.m + i] = onDiagonal;
     }
+  }
+
+  async agop(a: AgopArgs): Promise<void> {
+    const args = [
+      data(a.x), a.n, a.d, data(a.alpha), a.k, data(a.points), a.m, a.mahal ? data(a.mahal) : null,
+      PAIRWISE_KERNEL_CODES[a.kernel], a.bandwidth, a.self, a.batchRows, data(a.out),
+    ] as const;
+    if (2 * a.m * a.n * a.d * a.k < ASYNC_THRESHOLD_FLOPS) this.native.agop(...args);
+    else await this.native.agopAsync(...args);
   }
 
   /** Runs a linear-cost op inline when small, on a worker when large. */

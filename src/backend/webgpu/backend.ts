@@ -7,6 +7,7 @@
  * queue order, so only download / max / countNonFinite / sync wait for the GPU.
  */
 import type {
+  AgopArgs,
   Backend,
   BackendInfo,
   BackendStats,
@@ -21,6 +22,7 @@ import { view } from './kernels/common.js';
 import { encodeAxpy, encodeUnary } from './kernels/elementwise.js';
 import { encodeGemm } from './kernels/gemm.js';
 import { encodePairwise } from './kernels/pairwise.js';
+import { encodeAgop } from './kernels/agop.js';
 import { countNonFinite, encodeColSums, reduceMax } from './kernels/reduce.js';
 import { encodeRowDot, encodeRowNormalize, encodeRowSumSq } from './kernels/rows.js';
 import { encodeClassSums } from './kernels/classSums.js';
@@ -82,6 +84,10 @@ export class WebGpuBackend implements Backend {
 
   pairwise(args: PairwiseArgs): void {
     encodePairwise(this.dev, args);
+  }
+
+  agop(args: AgopArgs): void {
+    encodeAgop(this.dev, args);
   }
 
   rowNorms(x: Storage, rows: number, cols: number, out: Storage, squared: boolean): void {

@@ -1,0 +1,203 @@
+/**
+ * Host side of the AGOP of a kernel predictor (shaders/agop.wgsl, agop_coefficients.wgsl).
+ *
+ * With weights W_ij = k_ij / r_ij (Laplace, 0 for r < 1e-10) or k_ij (Gaussian), the gradient of
+ * output c at point p_i is -s [ sum_j W_ij alpha_jc (x_j M) - (W alpha)_ic (p_i M) ]. Per batch of
+ * points this is:
+ *   1. W (batch x N): the fused pairwise GEMM with the weight kernel (distance.wgsl, code 4 for
+ *      Laplace), the self terms set exactly when the points are the centers;
+ *   2. W alpha (batch x K): a plain GEMM;
+ *   3. J' (batch x K d) = W Z - (W alpha) (x) PM, Z = [diag(alpha_1) X M | ... | diag(alpha_K) X M]
+ *      (N x K d, built once): one GEMM whose epilogue subtracts the rank-one term;
+ *   4. G += s^2 J'^T J' with J' read as (batch K) x d: one GEMM with transA and beta = 1.
+ * Everything stays on the device. Z costs N K d floats; W, J' and the batch's PM and W alpha are
+ * what `batchRows` bounds. Every launch goes through the GEMM planner, so operands larger than
+ * one storage binding are split (the N centers become k slices that accumulate).
+ */
+import type { AgopArgs } from '../../types.js';
+import type { GpuDevice, GpuStorage } from '../device.js';
+import { assertDistinct, bindingCap, foldedGroups, packParams, type View } from './common.js';
+import { encodeFill, encodeFillStrided } from './elementwise.js';
+import { encodeGemm, planGemm, type EpilogueBlock, type GemmCall, type GemmEpilogue } from './gemm.js';
+import { encodeRowDot, encodeRowSumSq } from './rows.js';
+
+/** distance.wgsl kernel code of the weights W, and the scale it applies to r or r^2 */
+function weightKernel(kernel: AgopArgs['kernel'], L: number): { code: number; scale: number } {
+  switch (kernel) {
+    case 'laplace':
+      return { code: 4, scale: 1 / L };
+    case 'gaussian':
+      return { code: 2, scale: 1 / (2 * L * L) };
+    default:
+      return { code: 3, scale: 1 / L };
+  }
+}
+
+/** s in grad f = -s sum_j W_ij alpha_jc (p - x_j)^T M */
+function gradientScale(kernel: AgopArgs['kernel'], L: number): number {
+  switch (kernel) {
+    case 'laplace':
+      return 1 / L;
+    case 'gaussian':
+      return 1 / (L * L);
+    default:
+      return 2 / L;
+  }
+}
+
+const gemmCall = (m: number, n: number, k: number, a: View, lda: number, b: View, ldb: number, c: View, ldc: number): GemmCall => ({
+  transA: false,
+  transB: false,
+  m,
+  n,
+  k,
+  alpha: 1,
+  beta: 0,
+  batch: 1,
+  a: { ...a, ld: lda, stride: 0 },
+  b: { ...b, ld: ldb, stride: 0 },
+  c: { ...c, ld: ldc, stride: 0 },
+});
+
+export function encodeAgop(dev: GpuDevice, args: AgopArgs): void {
+  const { n, d, k, m } = args;
+  const x: View = { s: args.x as GpuStorage, off: 0 };
+  const alpha: View = { s: args.alpha as GpuStorage, off: 0 };
+  const points: View = { s: args.points as GpuStorage, off: 0 };
+  const out: View = { s: args.out as GpuStorage, off: 0 };
+  const mahal: View | undefined = args.mahal ? { s: args.mahal as GpuStorage, off: 0 } : undefined;
+  assertDistinct('agop', out, x, alpha, points, ...(mahal ? [mahal] : []));
+  if (d === 0) return;
+  if (n === 0 || m === 0 || k === 0) {
+    encodeFill(dev, out, d * d, 0);
+    return;
+  }
+  const batch = Math.max(1, Math.min(args.batchRows, m));
+  const weights = weightKernel(args.kernel, args.bandwidth);
+  const s = gradientScale(args.kernel, args.bandwidth);
+  const temps: GpuStorage[] = [];
+  const alloc = (elements: number): View => {
+    const t = dev.alloc(elements * 4);
+    temps.push(t);
+    return { s: t, off: 0 };
+  };
+  try {
+    // norms[0, batch): squared M-norms of the batch's points; norms[batch, batch + N): of the centers
+    const norms = alloc(batch + n);
+    let xm = x;
+    if (mahal) {
+      xm = alloc(n * d);
+      encodeGemm(dev, gemmCall(n, d, d, x, d, mahal, d, xm, d));
+      encodeRowDot(dev, xm, x, n, d, { s: norms.s, off: batch });
+    } else {
+      encodeRowSumSq(dev, x, n, d, { s: norms.s, off: batch }, true);
+    }
+    const z = alloc(n * k * d);
+    encodeCoefficients(dev, alpha, xm, n, d, k, z);
+
+    const w = alloc(batch * n);
+    const walpha = alloc(batch * k);
+    const jac = alloc(batch * k * d);
+    const pmStore = mahal ? alloc(batch * d) : undefined;
+    for (let i0 = 0; i0 < m; i0 += batch) {
+      const b = Math.min(batch, m - i0);
+      const p: View = { s: points.s, off: i0 * d };
+      let pm = p;
+      if (mahal) {
+        pm = pmStore!;
+        encodeGemm(dev, gemmCall(b, d, d, p, d, mahal, d, pm, d));
+        encodeRowDot(dev, pm, p, b, d, { s: norms.s, off: 0 });
+      } else {
+        encodeRowSumSq(dev, p, b, d, { s: norms.s, off: 0 }, true);
+      }
+
+      const wCall: GemmCall = { ...gemmCall(b, n, d, pm, d, x, d, w, n), transB: true };
+      const wPlan = planGemm(dev, wCall);
+      if (wPlan.bk < d) {
+        throw new RangeError(`webgpu: agop: one row of ${d} features does not fit a storage binding; use the cpu backend`);
+      }
+      encodeGemm(dev, wCall, wPlan, weightEpilogue(dev, norms.s, batch, weights.code, weights.scale, temps));
+      // a point's distance to itself is exactly 0: weight 0 (Laplace) or kernel value 1 (Gaussian)
+      if (args.self) encodeFillStrided(dev, { s: w.s, off: i0 }, b, n + 1, args.kernel === 'laplace' ? 0 : 1);
+
+      encodeGemm(dev, gemmCall(b, k, n, w, n, alpha, k, walpha, k));
+
+      const jCall = gemmCall(b, k * d, n, w, n, z, k * d, jac, k * d);
+      const jPlan = planGemm(dev, jCall);
+      if (jPlan.bn < k * d) {
+        throw new RangeError(`webgpu: agop: ${k} outputs x ${d} features do not fit one launch; use the cpu backend`);
+      }
+      encodeGemm(dev, jCall, jPlan, jacobianEpilogue(dev, pm, walpha, d, k));
+
+      encodeGemm(dev, {
+        ...gemmCall(d, d, b * k, jac, d, jac, d, out, d),
+        transA: true,
+        alpha: s * s,
+        beta: i0 === 0 ? 0 : 1,
+      });
+    }
+  } finally {
+    for (const t of temps) dev.release(t);
+  }
+}
+
+/** z[j, c d + p] = alpha[j, c] xm[j, p], in row ranges that fit one binding. */
+function encodeCoefficients(dev: GpuDevice, alpha: View, xm: View, n: number, d: number, k: number, z: View): void {
+  const cap = bindingCap(dev);
+  if (k * d > cap) throw new RangeError(`webgpu: agop: ${k} outputs x ${d} features exceed one storage binding; use the cpu backend`);
+  const pipeline = dev.pipeline('agop_coefficients');
+  const rowsPer = Math.max(1, Math.floor(cap / (k * d)));
+  for (let j0 = 0; j0 < n; j0 += rowsPer) {
+    const r = Math.min(rowsPer, n - j0);
+    const bz = dev.bindRange(z.s, z.off + j0 * k * d, r * k * d);
+    const ba = dev.bindRange(alpha.s, alpha.off + j0 * k, r * k);
+    const bx = dev.bindRange(xm.s, xm.off + j0 * d, r * d);
+    const groups = foldedGroups(dev, r * k * d, 256);
+    const params = packParams([r, d, k, bz.elemOffset, ba.elemOffset, bx.elemOffset, groups[0], 0]);
+    dev.dispatch('agop', pipeline, params, [ba.binding, bx.binding, bz.binding], groups);
+  }
+}
+
+/**
+ * Weights W through distance.wgsl: the norms of a block are rows [m0, m0 + mb) and
+ * batch + [n0, n0 + nb) of `norms`, bound as one range when that fits, else copied side by side.
+ */
+function weightEpilogue(dev: GpuDevice, norms: GpuStorage, batch: number, code: number, scale: number, temps: GpuStorage[]): GemmEpilogue {
+  let packed: GpuStorage | undefined;
+  return {
+    shader: 'distance',
+    label: 'agop',
+    constants: { KERNEL: code },
+    scale,
+    block(m0: number, mb: number, n0: number, nb: number): EpilogueBlock {
+      const span = batch + n0 + nb - m0;
+      if (span <= bindingCap(dev)) {
+        const r = dev.bindRange(norms, m0, span);
+        return { bindings: [r.binding], offRow: r.elemOffset, offCol: r.elemOffset + batch + n0 - m0 };
+      }
+      if (!packed) {
+        packed = dev.alloc((mb + nb) * 4);
+        temps.push(packed);
+      }
+      dev.copyBuffer(norms.buffer, m0 * 4, packed.buffer, 0, mb * 4);
+      dev.copyBuffer(norms.buffer, (batch + n0) * 4, packed.buffer, mb * 4, nb * 4);
+      return { bindings: [dev.bindRange(packed, 0, mb + nb).binding], offRow: 0, offCol: mb };
+    },
+  };
+}
+
+/** J' through agop.wgsl: the block's rows of PM and of W alpha as two extra bindings. */
+function jacobianEpilogue(dev: GpuDevice, pm: View, walpha: View, d: number, k: number): GemmEpilogue {
+  return {
+    shader: 'agop',
+    label: 'agop',
+    constants: { D: d, NCLASS: k },
+    scale: 0,
+    block(m0: number, mb: number, n0: number, nb: number): EpilogueBlock {
+      if (n0 !== 0 || nb !== k * d) throw new RangeError('webgpu: agop: internal error: Jacobian columns were split');
+      const bp = dev.bindRange(pm.s, pm.off + m0 * d, mb * d);
+      const bw = dev.bindRange(walpha.s, walpha.off + m0 * k, mb * k);
+      return { bindings: [bp.binding, bw.binding], offRow: bp.elemOffset, offCol: bw.elemOffset };
+    },
+  };
+}

