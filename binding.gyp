@@ -6,7 +6,9 @@
         "native/addon.cc",
         "native/agop.cc",
         "native/cpu_ops.cc",
-        "native/linalg.cc"
+        "native/linalg.cc",
+        "native/nn_addon.cc",
+        "native/nn_ops.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -24,6 +24,7 @@
 #include "async.h"
 #include "cpu_ops.h"
 #include "linalg.h"
+#include "nn_addon.h"
 
 namespace ncgpu {
 namespace {
@@ -254,27 +255,6 @@ size_t new_real(Napi::Env env, Task& task, bool f64, uint64_t length, void** dat
     arr = a;
   }
   return task.hold(arr);
-}
-
-using TaskPtr = std::unique_ptr<Task>;
-using Parser = TaskPtr (*)(const Napi::CallbackInfo&, bool async);
-
-template <Parser P>
-Napi::Value sync_binding(const Napi::CallbackInfo& info) {
-  TaskPtr task = P(info, false);
-  return run_sync(info.Env(), *task);
-}
-
-template <Parser P>
-Napi::Value async_binding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  TaskPtr task;
-  try {
-    task = P(info, true);
-  } catch (const Napi::Error& e) {
-    return rejected(env, e);
-  }
-  return run_async(env, std::move(task));
 }
 
 // ---------------------------------------------------------------------------
@@ -895,12 +875,6 @@ TaskPtr parse_sqrt_psd(const Napi::CallbackInfo& info, bool async) {
 // ---------------------------------------------------------------------------
 // Module
 // ---------------------------------------------------------------------------
-template <Parser P>
-void export_pair(Napi::Env env, Napi::Object exports, const char* name) {
-  exports.Set(name, Napi::Function::New(env, sync_binding<P>, name));
-  std::string async_name = std::string(name) + "Async";
-  exports.Set(async_name, Napi::Function::New(env, async_binding<P>, async_name));
-}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cpu::apply_thread_env();
@@ -932,6 +906,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_pair<parse_pinv_sym>(env, exports, "pinvSym");
   export_pair<parse_sqrt_psd>(env, exports, "sqrtPsd");
 
+  register_nn(env, exports);
   return exports;
 }
 

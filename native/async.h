@@ -134,4 +134,35 @@ inline Napi::Value rejected(Napi::Env env, const Napi::Error& e) {
   return d.Promise();
 }
 
+using TaskPtr = std::unique_ptr<Task>;
+// Parses a call's arguments into a Task; `async` says whether the Task will run on a worker.
+using Parser = TaskPtr (*)(const Napi::CallbackInfo&, bool async);
+
+template <Parser P>
+Napi::Value sync_binding(const Napi::CallbackInfo& info) {
+  TaskPtr task = P(info, false);
+  return run_sync(info.Env(), *task);
+}
+
+// Argument errors of an async call reject its Promise instead of throwing.
+template <Parser P>
+Napi::Value async_binding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TaskPtr task;
+  try {
+    task = P(info, true);
+  } catch (const Napi::Error& e) {
+    return rejected(env, e);
+  }
+  return run_async(env, std::move(task));
+}
+
+// Exports `name` (synchronous) and `nameAsync` (a Promise, run on a libuv worker).
+template <Parser P>
+void export_pair(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, sync_binding<P>, name));
+  const std::string async_name = std::string(name) + "Async";
+  exports.Set(async_name, Napi::Function::New(env, async_binding<P>, async_name));
+}
+
 }  // namespace ncgpu

@@ -14,6 +14,7 @@
 
 #include "lapack_decls.h"
 #include "thread_pool.h"
+#include "vec_math.h"
 
 namespace ncgpu {
 namespace cpu {
@@ -52,51 +53,7 @@ void for_chunks(int64_t total, int64_t nchunks, F&& fn) {
   });
 }
 
-// Dot product of two float vectors accumulated in double. Four independent
-// accumulators keep the loop pipelined (and let the compiler vectorize it).
-inline double dot_d(const float* a, const float* b, int64_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += static_cast<double>(a[i]) * b[i];
-    s1 += static_cast<double>(a[i + 1]) * b[i + 1];
-    s2 += static_cast<double>(a[i + 2]) * b[i + 2];
-    s3 += static_cast<double>(a[i + 3]) * b[i + 3];
-  }
-  for (; i < n; ++i) s0 += static_cast<double>(a[i]) * b[i];
-  return (s0 + s1) + (s2 + s3);
-}
 
-// exp(x) for float, written with only arithmetic, conversions and selects so
-// that loops calling it vectorize without libm. Relative error is a few ulp.
-// exp(x) = 2^n * e^r with n = round(x / ln 2), |r| <= ln(2) / 2; e^r by a
-// degree-7 Taylor polynomial (truncation error < 1e-8 relative).
-inline float exp_vec(float x) {
-  const float lo = -87.33654475f;  // ln(FLT_MIN): below this, return 0
-  const float hi = 88.0f;          // keeps 2^n finite; exp(88) ~ 1.65e38
-  float xc = x < lo ? lo : x;
-  xc = xc > hi ? hi : xc;
-  // Round x / ln 2 to the nearest integer with the 1.5 * 2^23 trick.
-  const float shifter = 12582912.0f;
-  float n = (xc * 1.44269504088896341f + shifter) - shifter;
-  // Cody-Waite reduction: ln 2 split into an exact high part and a low part.
-  float r = xc - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  float y = p * scale;
-  y = x < lo ? 0.0f : y;
-  return x != x ? x : y;  // NaN in, NaN out
-}
 
 // Clamp a squared distance at zero; NaN passes through.
 inline float clamp0(float v) { return v < 0.0f ? 0.0f : v; }

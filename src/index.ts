@@ -24,3 +24,4 @@ export * from './rfm/index.js';
 export { loadMnist, mnistClassSizes, MNIST_CLASSES, MNIST_PIXELS, type MnistOptions } from './data/mnist.js';
 export { gaussianMixture, type GaussianMixtureOptions } from './data/gaussian.js';
 export { checkDataset, classCounts, datasetMatrix, orderByClass, type Dataset, type DatasetSplit } from './data/dataset.js';
+export * as nn from './nn/index.js';

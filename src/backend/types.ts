@@ -101,6 +101,57 @@ export interface AgopArgs {
   out: Storage;
 }
 
+/** Token + position embedding lookup (src/nn): out[r, :] = table[ids[r], :] + positions[r % seqLen, :]. */
+export interface EmbeddingArgs {
+  /** rows token ids stored as f32 (exact integers); an id outside 0..vocab-1 gives a row of NaN */
+  ids: Storage;
+  rows: number;
+  seqLen: number;
+  /** vocab x cols */
+  table: Storage;
+  vocab: number;
+  /** seqLen x cols */
+  positions: Storage;
+  cols: number;
+  /** rows x cols */
+  out: Storage;
+}
+
+/**
+ * One SGD step on one parameter, weight decay added to the gradient (loss + wd/2 ||p||^2):
+ * g' = g + wd p; velocity = momentum velocity + g'; p -= lr velocity (p -= lr g' without momentum).
+ */
+export interface SgdUpdateArgs {
+  param: Storage;
+  grad: Storage;
+  /** needed when momentum != 0 */
+  velocity?: Storage;
+  elements: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+/**
+ * One Adam step on one parameter, weight decay added to the gradient (not AdamW):
+ * g' = g + wd p; m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2; p -= lr (m / bc1) / (sqrt(v / bc2) + eps),
+ * with the bias corrections bc1 = 1 - b1^t and bc2 = 1 - b2^t computed by the caller.
+ */
+export interface AdamUpdateArgs {
+  param: Storage;
+  grad: Storage;
+  m: Storage;
+  v: Storage;
+  elements: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  bc1: number;
+  bc2: number;
+}
+
 export interface AdapterDescription {
   /** e.g. 'llvmpipe (LLVM 15.0.6, 256 bits)' or 'NVIDIA H100' */
   device: string;
@@ -165,6 +216,40 @@ export interface Backend {
    * loss[lossOffset] = the mean cross-entropy. Labels are validated by the caller.
    */
   softmaxCe(z: Storage, k: number, n: number, labels: Storage, grad: Storage, loss: Storage, lossOffset: number): void | Promise<void>;
+
+  // Trainable networks (src/nn). Activations have one sample per row. Unless a method says so,
+  // outputs must not be the storage of an input.
+
+  /** out = x + bias (1 x cols) added to every row; out may be x. */
+  biasAdd(x: Storage, rows: number, cols: number, bias: Storage, out: Storage): void | Promise<void>;
+  /** dx = dy where x > 0, else 0 (x: the ReLU's input or output; NaN in x gives NaN). */
+  reluBackward(x: Storage, dy: Storage, dx: Storage, elements: number): void | Promise<void>;
+  /**
+   * Softmax cross-entropy over the rows of z (n x k, one sample per row) with `labels` (n class
+   * indices stored as f32): grad (n x k) = (softmax(z) - onehot) / n, loss[lossOffset] = mean CE.
+   */
+  softmaxCeRows(z: Storage, n: number, k: number, labels: Storage, grad: Storage, loss: Storage, lossOffset: number): void | Promise<void>;
+  /** loss[lossOffset] = (1/n) sum_i ||z_i - target_i||^2 over n rows of k; grad = 2 (z - target) / n. */
+  mse(z: Storage, target: Storage, n: number, k: number, grad: Storage, loss: Storage, lossOffset: number): void | Promise<void>;
+  /**
+   * LayerNorm without affine, per row: y = (x - mean) / sqrt(var + eps) (biased variance);
+   * stats (rows x 2) receives [mean, 1 / sqrt(var + eps)] per row.
+   */
+  layerNorm(x: Storage, rows: number, cols: number, eps: number, y: Storage, stats: Storage): void | Promise<void>;
+  /** dx = rstd (dy - mean(dy) - y mean(dy y)) per row, from layerNorm's y and stats. */
+  layerNormBackward(y: Storage, stats: Storage, dy: Storage, rows: number, cols: number, dx: Storage): void | Promise<void>;
+  /**
+   * Softmax of every row. With `causal` the rows are stacked cols x cols blocks (attention scores of
+   * one sequence after another) and row r only sees columns j <= r % cols; the others get 0.
+   */
+  rowSoftmax(x: Storage, rows: number, cols: number, causal: boolean, out: Storage): void | Promise<void>;
+  /** Backward of rowSoftmax from its output p: dx = p (dp - rowdot(dp, p)). */
+  softmaxBackward(p: Storage, dp: Storage, rows: number, cols: number, dx: Storage): void | Promise<void>;
+  embedding(args: EmbeddingArgs): void | Promise<void>;
+  /** dTable (vocab x cols): row v is the sum of the rows of dy whose id is v (ids validated by the forward). */
+  embeddingBackward(ids: Storage, rows: number, dy: Storage, cols: number, vocab: number, dTable: Storage): void | Promise<void>;
+  sgdUpdate(args: SgdUpdateArgs): void | Promise<void>;
+  adamUpdate(args: AdamUpdateArgs): void | Promise<void>;
 
   /** Wait until all queued work has finished; throws the first error it produced. */
   sync(): Promise<void>;

@@ -5,12 +5,18 @@ import { checkOpInput, finiteNumber, live, ShapeError } from './validate.js';
 export interface InPlace {
   /** overwrite the input instead of allocating a result */
   inPlace?: boolean;
+  /** write the result here (same shape as x) instead of allocating it */
+  out?: Matrix;
 }
 
 async function unary(op: UnaryOp, x: Matrix, alpha: number, options: InPlace): Promise<Matrix> {
   const sx = live(op, 'x', x);
+  if (options.out && !options.inPlace) {
+    live(op, 'out', options.out, x);
+    if (options.out.size !== x.size || options.out.cols !== x.cols) throw new ShapeError(`${op}: 'out' is ${options.out.describe()} but 'x' is ${x.describe()}`);
+  }
   await checkOpInput(op, 'x', x);
-  const out = options.inPlace ? x : x.context.empty(x.shape);
+  const out = options.inPlace ? x : (options.out ?? x.context.empty(x.shape));
   await x.backend.unary(op, sx, out.storage(), x.size, alpha);
   return out;
 }
@@ -38,7 +44,11 @@ export async function axpy(alpha: number, x: Matrix, y: Matrix, options: InPlace
   }
   await checkOpInput('axpy', 'x', x);
   await checkOpInput('axpy', 'y', y);
-  const out = options.inPlace ? y : y.context.empty(y.shape);
+  if (options.out && !options.inPlace) {
+    live('axpy', 'out', options.out, x);
+    if (options.out.size !== y.size || options.out.cols !== y.cols) throw new ShapeError(`axpy: 'out' is ${options.out.describe()} but 'y' is ${y.describe()}`);
+  }
+  const out = options.inPlace ? y : (options.out ?? y.context.empty(y.shape));
   await x.backend.axpy(alpha, sx, sy, out.storage(), x.size);
   return out;
 }

@@ -8,3 +8,8 @@ export {
 } from './linalg.js';
 export { ShapeError } from './validate.js';
 export { softmaxCe, classLabels, ClassLabels, type SoftmaxCe, type SoftmaxCeOptions } from './softmaxCe.js';
+export {
+  biasAdd, biasGradient, reluBackward, softmaxCeRows, mseLoss, layerNorm, layerNormBackward, rowSoftmax, softmaxBackward,
+  batchMatmul, copyInto, embedding, embeddingBackward, checkTokenIds, sgdUpdate, adamUpdate,
+  type OutOption, type LossOptions, type LayerNormResult, type BatchMatmulOptions, type EmbeddingGradients, type SgdStep, type AdamStep,
+} from './nn.js';

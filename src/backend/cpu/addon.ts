@@ -50,10 +50,28 @@ interface Sync {
   pinv<T extends Real>(a: T, m: number, n: number, rcond: number): T;
   pinvSym<T extends Real>(a: T, n: number, rcond: number): T;
   sqrtPsd<T extends Real>(a: T, n: number): SqrtOut<T>;
+  // nn kernels (native/nn_ops.h); the losses return the mean loss
+  biasAdd(x: F32, rows: number, cols: number, bias: F32, out: F32): void;
+  reluBackward(x: F32, dy: F32, dx: F32, len: number): void;
+  softmaxCeRows(z: F32, n: number, k: number, labels: F32, grad: F32): number;
+  mseRows(z: F32, target: F32, n: number, k: number, grad: F32): number;
+  layerNorm(x: F32, rows: number, cols: number, eps: number, y: F32, stats: F32): void;
+  layerNormBackward(y: F32, stats: F32, dy: F32, rows: number, cols: number, dx: F32): void;
+  rowSoftmax(x: F32, rows: number, cols: number, causal: boolean, out: F32): void;
+  softmaxBackward(p: F32, dp: F32, rows: number, cols: number, dx: F32): void;
+  embedding(ids: F32, rows: number, seqLen: number, table: F32, vocab: number, positions: F32, cols: number, out: F32): void;
+  embeddingBackward(ids: F32, rows: number, dy: F32, cols: number, vocab: number, dtable: F32): void;
+  sgdUpdate(param: F32, grad: F32, velocity: F32 | null, len: number, lr: number, momentum: number, weightDecay: number): void;
+  adamUpdate(
+    param: F32, grad: F32, m: F32, v: F32, len: number, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, bc1: number, bc2: number,
+  ): void;
 }
 
 type AsyncNames = 'gemm' | 'pairwise' | 'agop' | 'rowNorms' | 'rowNormalize' | 'rowDot' | 'unary' | 'axpy' | 'colSums'
-  | 'classSums' | 'max' | 'countNonFinite' | 'solve' | 'eigh' | 'svd' | 'qr' | 'pinv' | 'pinvSym' | 'sqrtPsd';
+  | 'classSums' | 'max' | 'countNonFinite' | 'solve' | 'eigh' | 'svd' | 'qr' | 'pinv' | 'pinvSym' | 'sqrtPsd'
+  | 'biasAdd' | 'reluBackward' | 'softmaxCeRows' | 'mseRows' | 'layerNorm' | 'layerNormBackward' | 'rowSoftmax'
+  | 'softmaxBackward' | 'embedding' | 'embeddingBackward' | 'sgdUpdate' | 'adamUpdate';
 
 export type Addon = Sync & { [K in AsyncNames as `${K}Async`]: Async<Sync[K]> };
 

@@ -3,7 +3,7 @@
  * C++. Large calls run on a worker thread so the event loop (progress bars, other requests) keeps
  * turning; small ones run inline, where a thread hop would cost more than the work.
  */
-import type { AgopArgs, Backend, BackendInfo, BackendStats, GemmArgs, PairwiseArgs, Storage, UnaryOp } from '../types.js';
+import type { AdamUpdateArgs, AgopArgs, Backend, EmbeddingArgs, SgdUpdateArgs, BackendInfo, BackendStats, GemmArgs, PairwiseArgs, Storage, UnaryOp } from '../types.js';
 import { PAIRWISE_KERNEL_CODES, UNARY_OP_CODES } from '../types.js';
 import { addon, type Addon } from './addon.js';
 
@@ -21,6 +21,9 @@ const ASYNC_THRESHOLD_FLOPS = 2 ** 27;
 const POOL_BYTES = 256 * 2 ** 20;
 
 const data = (s: Storage): Float32Array => (s as CpuStorage).data;
+
+type NnKernel = 'biasAdd' | 'reluBackward' | 'softmaxCeRows' | 'mseRows' | 'layerNorm' | 'layerNormBackward' | 'rowSoftmax'
+  | 'softmaxBackward' | 'embedding' | 'embeddingBackward' | 'sgdUpdate' | 'adamUpdate';
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
@@ -202,6 +205,65 @@ export class CpuBackend implements Backend {
     }
     for (let i = 0; i < n; i++) G[Y[i]! * n + i] = -other[i]! * s[i]!;
     data(loss)[lossOffset] = total * inv;
+  }
+
+  // ---- trainable networks: native/nn_ops.cc, inline when small, on a worker when large
+
+  private async nn<K extends NnKernel>(name: K, work: number, ...args: Parameters<Addon[K]>): Promise<ReturnType<Addon[K]>> {
+    if (work < ASYNC_THRESHOLD_FLOPS) return (this.native[name] as (...a: unknown[]) => ReturnType<Addon[K]>)(...args);
+    return (this.native[`${name}Async`] as (...a: unknown[]) => Promise<ReturnType<Addon[K]>>)(...args);
+  }
+
+  biasAdd(x: Storage, rows: number, cols: number, bias: Storage, out: Storage): Promise<void> {
+    return this.nn('biasAdd', rows * cols, data(x), rows, cols, data(bias), data(out));
+  }
+
+  reluBackward(x: Storage, dy: Storage, dx: Storage, elements: number): Promise<void> {
+    return this.nn('reluBackward', elements, data(x), data(dy), data(dx), elements);
+  }
+
+  async softmaxCeRows(z: Storage, n: number, k: number, labels: Storage, grad: Storage, loss: Storage, lossOffset: number): Promise<void> {
+    data(loss)[lossOffset] = await this.nn('softmaxCeRows', 8 * n * k, data(z), n, k, data(labels), data(grad));
+  }
+
+  async mse(z: Storage, target: Storage, n: number, k: number, grad: Storage, loss: Storage, lossOffset: number): Promise<void> {
+    data(loss)[lossOffset] = await this.nn('mseRows', n * k, data(z), data(target), n, k, data(grad));
+  }
+
+  layerNorm(x: Storage, rows: number, cols: number, eps: number, y: Storage, stats: Storage): Promise<void> {
+    return this.nn('layerNorm', 4 * rows * cols, data(x), rows, cols, eps, data(y), data(stats));
+  }
+
+  layerNormBackward(y: Storage, stats: Storage, dy: Storage, rows: number, cols: number, dx: Storage): Promise<void> {
+    return this.nn('layerNormBackward', 4 * rows * cols, data(y), data(stats), data(dy), rows, cols, data(dx));
+  }
+
+  rowSoftmax(x: Storage, rows: number, cols: number, causal: boolean, out: Storage): Promise<void> {
+    return this.nn('rowSoftmax', 8 * rows * cols, data(x), rows, cols, causal, data(out));
+  }
+
+  softmaxBackward(p: Storage, dp: Storage, rows: number, cols: number, dx: Storage): Promise<void> {
+    return this.nn('softmaxBackward', 4 * rows * cols, data(p), data(dp), rows, cols, data(dx));
+  }
+
+  embedding(a: EmbeddingArgs): Promise<void> {
+    return this.nn('embedding', a.rows * a.cols, data(a.ids), a.rows, a.seqLen, data(a.table), a.vocab, data(a.positions), a.cols, data(a.out));
+  }
+
+  embeddingBackward(ids: Storage, rows: number, dy: Storage, cols: number, vocab: number, dTable: Storage): Promise<void> {
+    return this.nn('embeddingBackward', rows * cols + vocab * cols, data(ids), rows, data(dy), cols, vocab, data(dTable));
+  }
+
+  sgdUpdate(a: SgdUpdateArgs): Promise<void> {
+    const velocity = a.velocity ? data(a.velocity) : null;
+    return this.nn('sgdUpdate', a.elements, data(a.param), data(a.grad), velocity, a.elements, a.lr, a.momentum, a.weightDecay);
+  }
+
+  adamUpdate(a: AdamUpdateArgs): Promise<void> {
+    return this.nn(
+      'adamUpdate', 8 * a.elements, data(a.param), data(a.grad), data(a.m), data(a.v), a.elements,
+      a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.bc1, a.bc2,
+    );
   }
 
   async sync(): Promise<void> {}

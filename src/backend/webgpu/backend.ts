@@ -7,7 +7,10 @@
  * queue order, so only download / max / countNonFinite / sync wait for the GPU.
  */
 import type {
+  AdamUpdateArgs,
   AgopArgs,
+  EmbeddingArgs,
+  SgdUpdateArgs,
   Backend,
   BackendInfo,
   BackendStats,
@@ -27,6 +30,12 @@ import { countNonFinite, encodeColSums, reduceMax } from './kernels/reduce.js';
 import { encodeRowDot, encodeRowNormalize, encodeRowSumSq } from './kernels/rows.js';
 import { encodeClassSums } from './kernels/classSums.js';
 import { encodeSoftmaxCe } from './kernels/softmaxCe.js';
+import { encodeBiasAdd, encodeReluBackward } from './kernels/nnElementwise.js';
+import { encodeMse, encodeSoftmaxCeRows } from './kernels/nnLoss.js';
+import { encodeLayerNorm, encodeLayerNormBackward } from './kernels/nnLayerNorm.js';
+import { encodeRowSoftmax, encodeSoftmaxBackward } from './kernels/nnSoftmax.js';
+import { encodeEmbedding, encodeEmbeddingBackward } from './kernels/nnEmbedding.js';
+import { encodeAdamUpdate, encodeSgdUpdate } from './kernels/nnOptim.js';
 
 function gpu(s: Storage): GpuStorage {
   return s as GpuStorage;
@@ -130,6 +139,54 @@ export class WebGpuBackend implements Backend {
 
   softmaxCe(z: Storage, k: number, n: number, labels: Storage, grad: Storage, loss: Storage, lossOffset: number): void {
     encodeSoftmaxCe(this.dev, view(gpu(z)), k, n, view(gpu(labels)), view(gpu(grad)), view(gpu(loss), lossOffset));
+  }
+
+  biasAdd(x: Storage, rows: number, cols: number, bias: Storage, out: Storage): void {
+    encodeBiasAdd(this.dev, view(gpu(x)), rows, cols, view(gpu(bias)), view(gpu(out)));
+  }
+
+  reluBackward(x: Storage, dy: Storage, dx: Storage, elements: number): void {
+    encodeReluBackward(this.dev, view(gpu(x)), view(gpu(dy)), view(gpu(dx)), elements);
+  }
+
+  softmaxCeRows(z: Storage, n: number, k: number, labels: Storage, grad: Storage, loss: Storage, lossOffset: number): void {
+    encodeSoftmaxCeRows(this.dev, view(gpu(z)), n, k, view(gpu(labels)), view(gpu(grad)), view(gpu(loss), lossOffset));
+  }
+
+  mse(z: Storage, target: Storage, n: number, k: number, grad: Storage, loss: Storage, lossOffset: number): void {
+    encodeMse(this.dev, view(gpu(z)), view(gpu(target)), n, k, view(gpu(grad)), view(gpu(loss), lossOffset));
+  }
+
+  layerNorm(x: Storage, rows: number, cols: number, eps: number, y: Storage, stats: Storage): void {
+    encodeLayerNorm(this.dev, view(gpu(x)), rows, cols, eps, view(gpu(y)), view(gpu(stats)));
+  }
+
+  layerNormBackward(y: Storage, stats: Storage, dy: Storage, rows: number, cols: number, dx: Storage): void {
+    encodeLayerNormBackward(this.dev, view(gpu(y)), view(gpu(stats)), view(gpu(dy)), rows, cols, view(gpu(dx)));
+  }
+
+  rowSoftmax(x: Storage, rows: number, cols: number, causal: boolean, out: Storage): void {
+    encodeRowSoftmax(this.dev, view(gpu(x)), rows, cols, causal, view(gpu(out)));
+  }
+
+  softmaxBackward(p: Storage, dp: Storage, rows: number, cols: number, dx: Storage): void {
+    encodeSoftmaxBackward(this.dev, view(gpu(p)), view(gpu(dp)), rows, cols, view(gpu(dx)));
+  }
+
+  embedding(args: EmbeddingArgs): void {
+    encodeEmbedding(this.dev, args);
+  }
+
+  embeddingBackward(ids: Storage, rows: number, dy: Storage, cols: number, vocab: number, dTable: Storage): void {
+    encodeEmbeddingBackward(this.dev, view(gpu(ids)), rows, view(gpu(dy)), cols, vocab, view(gpu(dTable)));
+  }
+
+  sgdUpdate(args: SgdUpdateArgs): void {
+    encodeSgdUpdate(this.dev, args);
+  }
+
+  adamUpdate(args: AdamUpdateArgs): void {
+    encodeAdamUpdate(this.dev, args);
   }
 
   sync(): Promise<void> {

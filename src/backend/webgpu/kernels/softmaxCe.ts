@@ -118,7 +118,7 @@ export function encodeSoftmaxCe(dev: GpuDevice, z: View, k: number, n: number, l
 }
 
 /** Adds `count` partials level by level; the last level writes total * scale to `out`. */
-function sumPartials(dev: GpuDevice, partials: GpuStorage, count: number, out: View, scale: number): void {
+export function sumPartials(dev: GpuDevice, partials: GpuStorage, count: number, out: View, scale: number): void {
   const cap = bindingCap(dev);
   const pipeline = dev.pipeline('softmax_ce', 'ce_sum');
   // ranges that start on a multiple of SUM_PER_GROUP map onto whole output groups
