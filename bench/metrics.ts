@@ -6,7 +6,6 @@
  * (bench/baselines/metrics_numpy.py) run on the same machine when python3 with numpy is there,
  * and the ratio is reported (target: <= 1).
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   classStats, createContext, linearCka, matmul, nc1Papyan, nc1Quotient, nc2GramMse, nc3Cosine,
@@ -14,7 +13,7 @@ import {
 } from '../src/index.js';
 import { Rng } from '../src/random.js';
 import { time } from './timing.js';
-import { environmentWithoutOwnCore } from '../src/backend/cpu/openblasCore.js';
+import { runNumpyBaseline } from './numpyBaseline.js';
 
 export interface MetricsBenchOptions {
   quick: boolean;
@@ -89,12 +88,10 @@ async function measure(ctx: Context, pr: Problem, repeats: number) {
 }
 
 function numpyBaseline(n: number, p: number, k: number, repeats: number): { seconds: number; stages: Record<string, number>; numpy: string } | null {
-  const script = fileURLToPath(new URL('./baselines/metrics_numpy.py', import.meta.url));
-  const r = spawnSync('python3', [script, String(n), String(p), String(k), String(repeats)], { encoding: 'utf8', timeout: 600_000, env: environmentWithoutOwnCore() });
-  if (r.status !== 0 || !r.stdout) return null;
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-  const { total, ...stages } = out.seconds as Record<string, number>;
-  return { seconds: total!, stages, numpy: out.numpy };
+  const r = runNumpyBaseline<{ seconds: Record<string, number>; numpy: string }>('metrics_numpy.py', [n, p, k, repeats]);
+  if (!('ok' in r)) return null;
+  const { total, ...stages } = r.ok.seconds;
+  return { seconds: total!, stages, numpy: r.ok.numpy };
 }
 
 export async function benchMetrics(opts: MetricsBenchOptions): Promise<Record<string, unknown>[]> {

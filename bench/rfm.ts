@@ -8,7 +8,6 @@
  * run. The cpu rows also report the process's peak resident memory (target at N = 10000:
  * within 8 GiB). Seconds per layer are averaged over the layers run (3, or 2 at N = 10000).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,7 @@ import { createContext } from '../src/index.js';
 import { encodeNpy } from '../src/data/npy.js';
 import { gaussianMixture } from '../src/data/gaussian.js';
 import { DEEP_RFM_PHASES, deepRfm, type DeepRfmResult } from '../src/rfm/index.js';
-import { environmentWithoutOwnCore } from '../src/backend/cpu/openblasCore.js';
+import { hasNumpy, runNumpyBaseline } from './numpyBaseline.js';
 
 export interface RfmBenchOptions {
   quick: boolean;
@@ -49,9 +48,6 @@ function peakRssGiB(): number {
   return process.memoryUsage().rss / 2 ** 30;
 }
 
-function hasNumpy(): boolean {
-  return spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
-}
 
 async function runOurs(backend: 'cpu' | 'webgpu' | 'webgpu-software', split: ReturnType<typeof gaussianMixture>, layers: number) {
   const ctx = await createContext({ backend });
@@ -77,10 +73,9 @@ function runNumpy(split: ReturnType<typeof gaussianMixture>, layers: number): { 
     writeFileSync(files[1]!, encodeNpy(split.train.labels, [split.train.labels.length]));
     writeFileSync(files[2]!, encodeNpy(split.test.X, split.test.shape));
     writeFileSync(files[3]!, encodeNpy(split.test.labels, [split.test.labels.length]));
-    const script = fileURLToPath(new URL('./baselines/deep_rfm_numpy.py', import.meta.url));
-    const r = spawnSync('python3', [script, ...files, String(layers), String(WIDTH)], { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 2 ** 24, env: environmentWithoutOwnCore() });
-    if (r.status !== 0 || !r.stdout) return { error: (r.stderr || r.error?.message || 'no output').trim().split('\n').at(-1)! };
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const r = runNumpyBaseline<{ perLayer: Phases[]; numpy: string }>('deep_rfm_numpy.py', [...files, layers, WIDTH], { timeoutMs: 3_600_000 });
+    if (!('ok' in r)) return { error: r.error };
+    const out = r.ok;
     return { phases: perLayer(out.perLayer as Phases[]), numpy: out.numpy as string };
   } finally {
     rmSync(dir, { recursive: true, force: true });

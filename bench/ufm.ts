@@ -5,10 +5,9 @@
  * when python3 with numpy is available. The numpy baseline runs with as many BLAS threads as the
  * cpu backend uses; both are measured with one BLAS thread and with the default count.
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createContext, nativeAddon, randomUfm, UfmWorkspace, type Context } from '../src/index.js';
-import { environmentWithoutOwnCore } from '../src/backend/cpu/openblasCore.js';
+import { runNumpyBaseline } from './numpyBaseline.js';
 
 export interface UfmBenchOptions {
   quick: boolean;
@@ -56,17 +55,9 @@ async function stepsPerSecond(ctx: Context, c: Case, seconds: number, batch: num
 }
 
 function numpyBaseline(c: Case, seconds: number, threads: number): { stepsPerSecond: number; numpy: string; blas: string } | undefined {
-  const script = fileURLToPath(new URL('./baselines/ufm_step_numpy.py', import.meta.url));
-  const env = { ...environmentWithoutOwnCore(), OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  const r = spawnSync('python3', [script, String(c.classes), String(c.nPerClass), String(c.width), String(c.depth), String(seconds)], {
-    encoding: 'utf8', env, timeout: 120_000,
-  });
-  if (r.status !== 0 || r.error) return undefined;
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-  } catch {
-    return undefined;
-  }
+  const args = [c.classes, c.nPerClass, c.width, c.depth, seconds];
+  const r = runNumpyBaseline<{ stepsPerSecond: number; numpy: string; blas: string }>('ufm_step_numpy.py', args, { threads, timeoutMs: 120_000 });
+  return 'ok' in r ? r.ok : undefined;
 }
 
 export async function benchUfm(opts: UfmBenchOptions): Promise<Record<string, unknown>[]> {

@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { collectInfo, formatInfo } from './info.js';
 import { registerRfmCommand } from './rfm.js';
 import { registerMetricsCommand } from './metrics.js';
+import { registerNnCommand } from './nn.js';
 import { registerUfmCommand } from './ufm.js';
 
 const program = new Command();
@@ -22,6 +23,7 @@ program
 registerMetricsCommand(program);
 registerRfmCommand(program);
 registerUfmCommand(program);
+registerNnCommand(program);
 
 program.parseAsync().catch((e: Error) => {
   console.error(`ncgpu: ${e.message}`);

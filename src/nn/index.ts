@@ -21,3 +21,20 @@ export { mlp, Mlp, type MlpOptions } from './models/mlp.js';
 export { resnet, ResNet, type ResNetOptions } from './models/resnet.js';
 export { transformer, Transformer, type TransformerOptions } from './models/transformer.js';
 export { checkTokenIds } from '../ops/nn.js';
+// training: trainer, schedules, objectives, checkpoints, per-layer AGOP, experiments
+export {
+  trainNetwork, evaluateNetwork, NnDivergenceError,
+  type TrainOptions, type TrainInputs, type TrainState, type TrainResult, type EvalPoint, type EvalData, type TrainableOptimizer,
+} from './train.js';
+export { learningRateAt, checkSchedule, SCHEDULE_KINDS, type Schedule, type ScheduleKind } from './schedule.js';
+export {
+  crossEntropyObjective, mseObjective, classTargets, CrossEntropyObjective, MseObjective, type Objective, type TargetCoding,
+} from './objective.js';
+export {
+  saveNnCheckpoint, loadNnCheckpoint, loadTrainingCheckpoint, readParameters, restoreParameters, assignMatrix, type NnCheckpointData,
+} from './checkpoint.js';
+export { mlpLayerAgops, type LayerAgopOptions } from './layerAgop.js';
+export { headCollapse, type HeadCollapse } from './experiments/collapse.js';
+export { depthSweep, depthRun, DEPTH_ARCHS, type DepthArch, type DepthSweepSettings, type DepthRun, type DepthRow } from './experiments/depthSweep.js';
+export { richnessRun, richVsLazy, targetScaling, type RichnessSettings, type RichnessRun } from './experiments/richness.js';
+export { svdNc1, type SvdNc1Settings, type SvdNc1Measurement, type SvdNc1Layer, type SvdNc1Result } from './experiments/svdNc1.js';

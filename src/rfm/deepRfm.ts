@@ -21,6 +21,7 @@ import { matmul } from '../ops/matmul.js';
 import { rowNormalize } from '../ops/reduce.js';
 import { assertFinite, checkLabels, ShapeError } from '../ops/validate.js';
 import { Rng } from '../random.js';
+import { applyFeatureStandardizer, fitFeatureStandardizer, type Standardizer } from '../data/standardize.js';
 import { Matrix } from '../tensor.js';
 import { FEATURE_MAPS, laplaceFourierFeatures, reluFeatures, type FeatureMap, type FeatureMapKind } from './features.js';
 import { KernelRegression } from './kernelRegression.js';
@@ -157,12 +158,6 @@ export interface LabeledMatrix {
   labels: ArrayLike<number>;
 }
 
-interface Standardizer {
-  mean: Float64Array;
-  /** 1/std, 0 for constant features */
-  invStd: Float64Array;
-}
-
 const zeroSeconds = (): PhaseSeconds => ({
   normalize: 0, kernel: 0, solve: 0, agop: 0, predict: 0, sqrt: 0, featureMap: 0, metrics: 0, total: 0,
 });
@@ -198,42 +193,6 @@ function resolveOptions(options: DeepRfmOptions): DeepRfmResult['config'] {
     throw new RangeError(`${op}: layerPredictor must be 'rfm' or 'initial', got '${c.layerPredictor}'`);
   }
   return c;
-}
-
-/**
- * Per-feature mean and standard deviation (population) of the training data in f64. A feature
- * whose spread is below f32 resolution of its values is constant and maps to 0. The 1/N vs
- * 1/(N-1) choice does not matter here: it scales every feature alike, and rows are normalized next.
- */
-function fitStandardizer(data: Float32Array, n: number, d: number): Standardizer {
-  const mean = new Float64Array(d);
-  const maxAbs = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) {
-      const v = data[i * d + j]!;
-      mean[j] += v;
-      maxAbs[j] = Math.max(maxAbs[j]!, Math.abs(v));
-    }
-  }
-  for (let j = 0; j < d; j++) mean[j] /= n;
-  const variance = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) variance[j] += (data[i * d + j]! - mean[j]!) ** 2;
-  }
-  const invStd = new Float64Array(d);
-  for (let j = 0; j < d; j++) {
-    const std = Math.sqrt(variance[j]! / n);
-    invStd[j] = std > 1e-6 * maxAbs[j]! && std > 0 ? 1 / std : 0;
-  }
-  return { mean, invStd };
-}
-
-function applyStandardizer(s: Standardizer, data: Float32Array, n: number, d: number): Float32Array {
-  const out = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) out[i * d + j] = (data[i * d + j]! - s.mean[j]!) * s.invStd[j]!;
-  }
-  return out;
 }
 
 async function hostCopy(m: Matrix): Promise<HostMatrixF32> {
@@ -331,9 +290,9 @@ export class DeepRfm {
     let X: Matrix;
     let T: Matrix | undefined;
     if (c.standardize) {
-      this.standardizer = fitStandardizer(trainData, n, d0);
-      X = ctx.matrix(applyStandardizer(this.standardizer, trainData, n, d0), [n, d0], { name: 'standardized X' });
-      if (test) T = ctx.matrix(applyStandardizer(this.standardizer, await finiteData(op, test.X), test.X.rows, d0), [test.X.rows, d0]);
+      this.standardizer = fitFeatureStandardizer(trainData, n, d0);
+      X = ctx.matrix(applyFeatureStandardizer(this.standardizer, trainData, n, d0), [n, d0], { name: 'standardized X' });
+      if (test) T = ctx.matrix(applyFeatureStandardizer(this.standardizer, await finiteData(op, test.X), test.X.rows, d0), [test.X.rows, d0]);
     } else {
       X = ctx.matrix(trainData, [n, d0], { name: 'X' });
       if (test) T = ctx.matrix(await finiteData(op, test.X), [test.X.rows, d0]);
@@ -550,7 +509,7 @@ export class DeepRfm {
     if (X.cols !== this.inputDim) throw new ShapeError(`${op}: 'X' has ${X.cols} features but the model was fitted on ${this.inputDim}`);
     const ctx = X.context;
     const data = await X.read();
-    let Z = ctx.matrix(this.standardizer ? applyStandardizer(this.standardizer, data, X.rows, X.cols) : data, [X.rows, X.cols]);
+    let Z = ctx.matrix(this.standardizer ? applyFeatureStandardizer(this.standardizer, data, X.rows, X.cols) : data, [X.rows, X.cols]);
     try {
       for (const { sqrtM, map } of this.fittedLayers) {
         await rowNormalize(Z, { inPlace: true });

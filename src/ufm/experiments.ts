@@ -9,19 +9,12 @@
  * single seed); run i of a sweep uses seed baseSeed + i at every depth and width.
  */
 import type { Context } from '../context.js';
+import { meanStd } from '../report/meanStd.js';
 import { Rng } from '../random.js';
 import { randomUfm } from './init.js';
 import { effectiveRankOf, klToCollapse, normalizeValues, type AdjacentAngles } from './measure.js';
 import { solveHadamardOde } from './ode.js';
 import { trainUfm, type UfmTrainOptions } from './train.js';
-
-export function meanStd(values: readonly number[]): { mean: number; std: number } {
-  const v = values.filter(Number.isFinite);
-  if (v.length === 0) return { mean: NaN, std: NaN };
-  const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  const std = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
-  return { mean, std };
-}
 
 export interface RandomRunSettings {
   classes: number;

@@ -176,8 +176,8 @@ export class CpuBackend implements Backend {
       const row = r * n;
       for (let i = 0; i < n; i++) {
         const v = Z[row + i]!;
-        // written so that a NaN logit makes the column max NaN (and so the loss)
-        if (!(v <= m[i]!)) m[i] = v;
+        // a NaN logit makes the column max NaN and keeps it so (v > NaN is false), and so the loss
+        if (v > m[i]! || v !== v) m[i] = v;
       }
     }
     s.fill(0);

@@ -1,0 +1,33 @@
+/**
+ * A labeled data set from two .npy files: features X (N x d, rows are samples; float32/float64,
+ * any integer dtype the npy reader takes) and integer labels y (N). K = max label + 1.
+ *
+ *   np.save('X.npy', X.astype(np.float32)); np.save('y.npy', y)
+ */
+import type { Dataset } from './dataset.js';
+import { readNpy } from './npy.js';
+
+export async function loadNpyDataset(xPath: string, yPath: string): Promise<Dataset> {
+  const x = await readNpy(xPath);
+  if (x.shape.length !== 2) throw new Error(`${xPath} must be a 2-D array (rows are samples), got shape (${x.shape.join(', ')})`);
+  const y = await readNpy(yPath);
+  if (y.shape.length !== 1 && !(y.shape.length === 2 && y.shape[1] === 1)) {
+    throw new Error(`${yPath} must be a 1-D array of integer labels, got shape (${y.shape.join(', ')})`);
+  }
+  const n = x.shape[0]!;
+  const d = x.shape[1]!;
+  if (y.data.length !== n) throw new Error(`${yPath} has ${y.data.length} labels but ${xPath} has ${n} rows`);
+  const labels = new Int32Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Number(y.data[i]);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${yPath}: labels must be integers >= 0; entry ${i} is ${v}`);
+    labels[i] = v;
+    k = Math.max(k, v + 1);
+  }
+  const X = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
+  for (let i = 0; i < X.length; i++) {
+    if (!Number.isFinite(X[i]!)) throw new Error(`${xPath}: entry ${i} (row ${Math.floor(i / d)}) is ${X[i]}; the features must be finite`);
+  }
+  return { X, labels, k, shape: [n, d], names: Array.from({ length: k }, (_, c) => String(c)) };
+}

@@ -1,0 +1,87 @@
+/**
+ * The container of ncgpu's checkpoint files: a JSON header and raw f32 tensors in one file, written
+ * to a temporary name and renamed, so an interrupted write never leaves a truncated file.
+ *
+ * Layout (little-endian):
+ *   bytes 0..7    an 8-character magic naming the kind of file
+ *   bytes 8..11   u32 header length h (a multiple of 4; the JSON is padded with spaces)
+ *   bytes 12..    h bytes of UTF-8 JSON: the caller's fields plus
+ *                 `tensors: [{ ...the caller's description, rows, cols, offset }]`
+ *   then          the tensors as raw f32 at the byte offsets the header gives (from the start of
+ *                 the data block)
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+
+export interface TensorToWrite<E> {
+  /** what the header records about the tensor besides its offset, e.g. { name, rows, cols } */
+  entry: E;
+  data: Float32Array;
+}
+
+/** Writes `header` (plus the tensor table) and the tensors to `path`, atomically. */
+export async function writeTensorFile<E extends object>(
+  path: string,
+  magic: string,
+  header: Record<string, unknown>,
+  tensors: readonly TensorToWrite<E>[],
+): Promise<void> {
+  if (magic.length !== 8) throw new RangeError(`writeTensorFile: the magic must have 8 characters, got '${magic}'`);
+  let offset = 0;
+  const entries = tensors.map(({ entry, data }) => {
+    const e = { ...entry, offset };
+    offset += data.byteLength;
+    return e;
+  });
+  let json = Buffer.from(JSON.stringify({ ...header, tensors: entries }), 'utf8');
+  const padded = Math.ceil(json.length / 4) * 4;
+  if (padded !== json.length) json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
+  const prefix = Buffer.alloc(12);
+  prefix.write(magic, 0, 'latin1');
+  prefix.writeUInt32LE(json.length, 8);
+  const body = Buffer.alloc(offset);
+  tensors.forEach((t, i) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(body, entries[i]!.offset));
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, Buffer.concat([prefix, json, body]));
+  await rename(tmp, path);
+}
+
+export interface StoredTensorEntry {
+  rows: number;
+  cols: number;
+  offset: number;
+}
+
+export interface TensorFile<H> {
+  header: H & { tensors: StoredTensorEntry[] };
+  /** a copy of the tensor an entry of header.tensors describes */
+  read(entry: StoredTensorEntry, what: string): Float32Array;
+}
+
+/**
+ * Reads a file written by writeTensorFile. `bad(why)` makes the error for a file that is not what
+ * the caller expects (wrong magic, truncated, header not JSON, a tensor past the end).
+ */
+export async function readTensorFile<H>(path: string, magic: string, bad: (why: string) => Error): Promise<TensorFile<H>> {
+  const buf = await readFile(path);
+  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== magic) throw bad('wrong magic bytes');
+  const h = buf.readUInt32LE(8);
+  if (12 + h > buf.length) throw bad('truncated header');
+  let header: H & { tensors: StoredTensorEntry[] };
+  try {
+    header = JSON.parse(buf.toString('utf8', 12, 12 + h));
+  } catch (e) {
+    throw bad(`header is not JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(header.tensors)) throw bad('the header has no tensor table');
+  const start = 12 + h;
+  return {
+    header,
+    read(e, what) {
+      const bytes = e.rows * e.cols * 4;
+      if (start + e.offset + bytes > buf.length) throw bad(`tensor ${what} runs past the end of the file`);
+      const out = new Float32Array(e.rows * e.cols);
+      Buffer.from(out.buffer).set(buf.subarray(start + e.offset, start + e.offset + bytes));
+      return out;
+    },
+  };
+}
