@@ -6,7 +6,6 @@
  * (bench/baselines/metrics_numpy.py) run on the same machine when python3 with numpy is there,
  * and the ratio is reported (target: <= 1).
  */
-import { fileURLToPath } from 'node:url';
 import {
   classStats, createContext, linearCka, matmul, nc1Papyan, nc1Quotient, nc2GramMse, nc3Cosine,
   type Context, type Matrix,

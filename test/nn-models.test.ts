@@ -14,6 +14,8 @@ import { Residual } from '../src/nn/layers/residual.js';
 import { Sequential } from '../src/nn/layers/sequential.js';
 import { ReLU } from '../src/nn/layers/relu.js';
 import { classLabels, crossEntropy } from '../src/nn/loss.js';
+import { mlp } from '../src/nn/models/mlp.js';
+import type { Model } from '../src/nn/models/model.js';
 import { resnet } from '../src/nn/models/resnet.js';
 import { transformer } from '../src/nn/models/transformer.js';
 import { adam } from '../src/nn/optim.js';
@@ -132,6 +134,43 @@ describe.each(BACKENDS)('nn models on %s', (backend) => {
     expect(capture.get('layer.2.output')!.shape).toEqual([3, 6]);
     for (const m of capture.values()) m.dispose();
     model.dispose();
+  });
+
+  it('backwardParameters gives backward\'s parameter gradients, and only the head\'s when the body is frozen', async () => {
+    const cases: [string, Model, Matrix][] = [
+      ['mlp', mlp(ctx, { inputs: 7, width: 9, depth: 3, outputs: 4, seed: 4 }), ctx.matrix(f32(randn(rng, 6 * 7)), [6, 7])],
+      ['resnet', resnet(ctx, { inputs: 7, width: 8, depth: 2, outputs: 4, seed: 5 }), ctx.matrix(f32(randn(rng, 6 * 7)), [6, 7])],
+      ['transformer', transformer(ctx, { vocab: 5, seqLen: 4, width: 8, depth: 2, outputs: 5, seed: 6 }), ctx.matrix(f32([0, 1, 2, 3, 4, 3, 2, 1, 1, 1, 0, 4]), [3, 4])],
+    ];
+    for (const [name, model, X] of cases) {
+      const grads = async () => Promise.all(model.parameters().map((p) => p.grad.read()));
+      const zeroGrads = async () => {
+        for (const p of model.parameters()) await ctx.backend.unary('scale', p.grad.storage(), p.grad.storage(), p.grad.size, 0);
+      };
+      const dy = ctx.matrix(f32(randn(rng, X.rows * 4 + (name === 'transformer' ? X.rows : 0))), [X.rows, name === 'transformer' ? 5 : 4]);
+      await model.forward(X, { training: true });
+      await model.backward(dy);
+      const full = await grads();
+      await zeroGrads();
+      await model.forward(X, { training: true });
+      await model.backwardParameters!(dy);
+      const only = await grads();
+      full.forEach((g, i) => expectClose(only[i]!, g, 1e-6, `${name} ${model.parameters()[i]!.name}`));
+      // frozen body: the head's gradient is unchanged, the others are not touched
+      model.freezeAllButLast();
+      await zeroGrads();
+      await model.forward(X, { training: true });
+      await model.backwardParameters!(dy);
+      const head = new Set(model.head.parameters());
+      const lazy = await grads();
+      model.parameters().forEach((p, i) => {
+        if (head.has(p)) expectClose(lazy[i]!, full[i]!, 1e-6, `${name} head ${p.name}`);
+        else expect(lazy[i]!.every((v) => v === 0), `${name} ${p.name} untouched`).toBe(true);
+      });
+      model.dispose();
+      X.dispose();
+      dy.dispose();
+    }
   });
 
   it('training steps allocate nothing once shapes are settled', async () => {

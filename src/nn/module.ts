@@ -42,5 +42,10 @@ export interface Module {
   forward(x: Matrix, options?: ForwardOptions): Promise<Matrix>;
   /** dy has the shape of the last forward's output; returns dL/dx (shape of that forward's input) */
   backward(dy: Matrix): Promise<Matrix>;
+  /**
+   * The parameter gradients of `backward` without dL/dx (what a training step needs): a module
+   * whose input gradient is costly (a Linear's GEMM, everything below a frozen body) skips it.
+   */
+  backwardParameters?(dy: Matrix): Promise<void>;
   dispose(): void;
 }

@@ -317,7 +317,9 @@ export async function trainNetwork(model: Module, data: TrainInputs, options: Tr
           // outputs and input gradients are the modules' reusable buffers: not ours to dispose
           const y = await model.forward(x, { training: true });
           const dy = await objective.lossAndGrad(y, indices, history, i);
-          await model.backward(dy);
+          // parameter gradients only: no dL/dx at the input, nothing below a frozen body
+          if (model.backwardParameters) await model.backwardParameters(dy);
+          else await model.backward(dy);
           await optimizer.step(params, rateAt(t));
         } finally {
           if (x !== fullX) x.dispose();

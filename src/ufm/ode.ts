@@ -134,8 +134,7 @@ export interface OdeSolution {
   rejected: number;
 }
 
-// Dormand-Prince 5(4) tableau
-const C2 = 1 / 5, C3 = 3 / 10, C4 = 4 / 5, C5 = 8 / 9;
+// Dormand-Prince 5(4) tableau (the system is autonomous, so the nodes c_i are not needed)
 const A21 = 1 / 5;
 const A31 = 3 / 40, A32 = 9 / 40;
 const A41 = 44 / 45, A42 = -56 / 15, A43 = 32 / 9;

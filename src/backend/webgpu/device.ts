@@ -82,6 +82,7 @@ export class GpuDevice {
   readonly offsetAlignment: number;
   readonly maxWorkgroupsPerDim: number;
 
+  /** the Dawn instance: referenced so it is not collected while its device is in use */
   private gpu: GPU | undefined;
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;

@@ -76,6 +76,12 @@ export class Linear implements Module {
   }
 
   async backward(dy: Matrix): Promise<Matrix> {
+    await this.backwardParameters(dy);
+    return matmul(dy, this.weight.value, { out: this.#dx.get(this.#x!.shape) });
+  }
+
+  /** dW and db only. */
+  async backwardParameters(dy: Matrix): Promise<void> {
     const x = this.#x;
     if (!x) throw new Error(`${this.name}: backward needs a training forward first`);
     if (dy.rows !== x.rows || dy.cols !== this.outputs) {
@@ -83,7 +89,6 @@ export class Linear implements Module {
     }
     if (!this.weight.frozen) await matmul(dy, x, { transA: true, out: this.weight.grad });
     if (this.bias && !this.bias.frozen) await biasGradient(dy, { out: this.bias.grad });
-    return matmul(dy, this.weight.value, { out: this.#dx.get(x.shape) });
   }
 
   dispose(): void {

@@ -64,9 +64,31 @@ export class Sequential implements Module {
     return g;
   }
 
+  /** The parameter gradients only: see backwardParametersThrough. */
+  backwardParameters(dy: Matrix): Promise<void> {
+    return backwardParametersThrough(this.modules, dy);
+  }
+
   dispose(): void {
     for (const s of this.stages) s.module.dispose();
   }
+}
+
+/**
+ * Parameter gradients of a chain of modules (applied first to last) from dL/d(output), without the
+ * gradient at the chain's input: the backward pass stops at the lowest module with a trainable
+ * parameter, which computes its parameter gradients only (backwardParameters when it has one). In
+ * last-layer-only training that is the head alone.
+ */
+export async function backwardParametersThrough(modules: readonly Module[], dy: Matrix): Promise<void> {
+  const trainable = (m: Module) => m.parameters().some((p) => !p.frozen);
+  const lowest = modules.findIndex(trainable);
+  if (lowest < 0) return;
+  let g = dy;
+  for (let i = modules.length - 1; i > lowest; i--) g = await modules[i]!.backward(g);
+  const m = modules[lowest]!;
+  if (m.backwardParameters) await m.backwardParameters(g);
+  else await m.backward(g);
 }
 
 async function capture(options: { capture?: Map<string, Matrix> }, names: string[] | undefined, m: Matrix): Promise<void> {

@@ -53,6 +53,10 @@ export abstract class SequentialModel implements Model {
     return this.net.backward(dy, options);
   }
 
+  backwardParameters(dy: Matrix): Promise<void> {
+    return this.net.backwardParameters(dy);
+  }
+
   freezeAllButLast(): void {
     freezeAllButHead(this);
   }

@@ -23,7 +23,7 @@ import { LayerNorm } from '../layers/layerNorm.js';
 import { Linear } from '../layers/linear.js';
 import { ReLU } from '../layers/relu.js';
 import { Residual } from '../layers/residual.js';
-import { Sequential } from '../layers/sequential.js';
+import { backwardParametersThrough, Sequential } from '../layers/sequential.js';
 import type { ForwardOptions, Module, Parameter } from '../module.js';
 import { freezeAllButHead, unfreeze, type Model } from './model.js';
 
@@ -128,6 +128,10 @@ export class Transformer implements Model {
     const modules = this.modules;
     for (let i = modules.length - 1; i >= 0; i--) g = await modules[i]!.backward(g);
     return g;
+  }
+
+  backwardParameters(dy: Matrix): Promise<void> {
+    return backwardParametersThrough(this.modules, dy);
   }
 
   freezeAllButLast(): void {

@@ -20,6 +20,7 @@ import { assertDistinct, bindingCap, foldedGroups, packParams, type View } from 
 import { encodeFill, encodeFillStrided } from './elementwise.js';
 import { encodeGemm, planGemm, type EpilogueBlock, type GemmCall, type GemmEpilogue } from './gemm.js';
 import { encodeRowDot, encodeRowSumSq } from './rows.js';
+import { distanceEpilogue } from './pairwise.js';
 
 /** distance.wgsl kernel code of the weights W, and the scale it applies to r or r^2 */
 function weightKernel(kernel: AgopArgs['kernel'], L: number): { code: number; scale: number } {
@@ -116,7 +117,7 @@ export function encodeAgop(dev: GpuDevice, args: AgopArgs): void {
       if (wPlan.bk < d) {
         throw new RangeError(`webgpu: agop: one row of ${d} features does not fit a storage binding; use the cpu backend`);
       }
-      encodeGemm(dev, wCall, wPlan, weightEpilogue(dev, norms.s, batch, weights.code, weights.scale, temps));
+      encodeGemm(dev, wCall, wPlan, distanceEpilogue(dev, norms.s, batch, weights.code, weights.scale, temps, 'agop'));
       // a point's distance to itself is exactly 0: weight 0 (Laplace) or kernel value 1 (Gaussian)
       if (args.self) encodeFillStrided(dev, { s: w.s, off: i0 }, b, n + 1, args.kernel === 'laplace' ? 0 : 1);
 
@@ -156,34 +157,6 @@ function encodeCoefficients(dev: GpuDevice, alpha: View, xm: View, n: number, d:
     const params = packParams([r, d, k, bz.elemOffset, ba.elemOffset, bx.elemOffset, groups[0], 0]);
     dev.dispatch('agop', pipeline, params, [ba.binding, bx.binding, bz.binding], groups);
   }
-}
-
-/**
- * Weights W through distance.wgsl: the norms of a block are rows [m0, m0 + mb) and
- * batch + [n0, n0 + nb) of `norms`, bound as one range when that fits, else copied side by side.
- */
-function weightEpilogue(dev: GpuDevice, norms: GpuStorage, batch: number, code: number, scale: number, temps: GpuStorage[]): GemmEpilogue {
-  let packed: GpuStorage | undefined;
-  return {
-    shader: 'distance',
-    label: 'agop',
-    constants: { KERNEL: code },
-    scale,
-    block(m0: number, mb: number, n0: number, nb: number): EpilogueBlock {
-      const span = batch + n0 + nb - m0;
-      if (span <= bindingCap(dev)) {
-        const r = dev.bindRange(norms, m0, span);
-        return { bindings: [r.binding], offRow: r.elemOffset, offCol: r.elemOffset + batch + n0 - m0 };
-      }
-      if (!packed) {
-        packed = dev.alloc((mb + nb) * 4);
-        temps.push(packed);
-      }
-      dev.copyBuffer(norms.buffer, m0 * 4, packed.buffer, 0, mb * 4);
-      dev.copyBuffer(norms.buffer, (batch + n0) * 4, packed.buffer, mb * 4, nb * 4);
-      return { bindings: [dev.bindRange(packed, 0, mb + nb).binding], offRow: 0, offCol: mb };
-    },
-  };
 }
 
 /** J' through agop.wgsl: the block's rows of PM and of W alpha as two extra bindings. */

@@ -103,15 +103,18 @@ function timesMatrix(dev: GpuDevice, a: View, rows: number, d: number, mahal: Vi
 }
 
 /**
- * The norms of a C block are rows [m0, m0 + mb) and n + [n0, n0 + nb) of `norms`: bound as one
- * range when that fits, else copied side by side into a small buffer (reused across blocks;
- * queue order keeps each copy after the launch that read the previous one).
+ * The distance-kernel epilogue of a GEMM C = X Z^T (shaders/distance.wgsl). The norms of a C block
+ * are rows [m0, m0 + mb) and n + [n0, n0 + nb) of `norms`: bound as one range when that fits, else
+ * copied side by side into a small buffer (reused across blocks; queue order keeps each copy after
+ * the launch that read the previous one). Also the AGOP's kernel-weight epilogue.
  */
-function distanceEpilogue(dev: GpuDevice, norms: GpuStorage, n: number, code: number, scale: number, temps: GpuStorage[]): GemmEpilogue {
+export function distanceEpilogue(
+  dev: GpuDevice, norms: GpuStorage, n: number, code: number, scale: number, temps: GpuStorage[], label = 'pairwise',
+): GemmEpilogue {
   let packed: GpuStorage | undefined;
   return {
     shader: 'distance',
-    label: 'pairwise',
+    label,
     constants: { KERNEL: code },
     scale,
     block(m0: number, mb: number, n0: number, nb: number): EpilogueBlock {
