@@ -670,22 +670,44 @@ TaskPtr parse_solve(const Napi::CallbackInfo& info, bool async) {
   const uint64_t na = args.mul(n, n), nb = args.mul(n, k);
   args.need(a, "a", na, shape(n, n));
   args.need(b, "b", nb, shape(n, k));
+  // arithmetic: that of the arrays by default; 'f64' factors f32 arrays in double
+  const bool f64_arrays = a.is_f64();
+  bool f64_math = f64_arrays;
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    const std::string p = args.string(5, "precision");
+    if (p == "f64") {
+      f64_math = true;
+    } else if (p == "f32") {
+      if (f64_arrays) args.range_error("precision 'f32' needs Float32Array arguments");
+      f64_math = false;
+    } else {
+      args.range_error("argument 'precision' must be 'f32' or 'f64', got '" + p + "'");
+    }
+  }
+  double ridge = 0;
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    ridge = args.number(6, "ridge");
+    if (!(ridge >= 0) || std::isinf(ridge)) args.range_error("ridge must be a finite number >= 0, got " + fmt_number(ridge));
+  }
 
   auto task = std::make_unique<Task>("solve", async);
   task->keep_alive(a.object);
   task->keep_alive(b.object);
-  const bool f64 = a.is_f64();
   void* px = nullptr;
-  const size_t slot = new_real(args.env(), *task, f64, nb, &px);
+  const size_t slot = new_real(args.env(), *task, f64_arrays, nb, &px);
   auto res = std::make_shared<linalg::SolveInfo>();
   const void *pa = a.data, *pb = b.data;
   task->run = [=] {
-    if (f64) {
-      *res = linalg::solve(static_cast<const double*>(pa), static_cast<int>(n), static_cast<const double*>(pb),
-                           static_cast<int>(k), method, static_cast<double*>(px));
+    const int ni = static_cast<int>(n), ki = static_cast<int>(k);
+    if (f64_arrays) {
+      *res = linalg::solve<double>(static_cast<const double*>(pa), ni, static_cast<const double*>(pb), ki, method,
+                                   static_cast<double*>(px), ridge);
+    } else if (f64_math) {
+      *res = linalg::solve<double>(static_cast<const float*>(pa), ni, static_cast<const float*>(pb), ki, method,
+                                   static_cast<float*>(px), ridge);
     } else {
-      *res = linalg::solve(static_cast<const float*>(pa), static_cast<int>(n), static_cast<const float*>(pb),
-                           static_cast<int>(k), method, static_cast<float*>(px));
+      *res = linalg::solve<float>(static_cast<const float*>(pa), ni, static_cast<const float*>(pb), ki, method,
+                                  static_cast<float*>(px), ridge);
     }
   };
   task->result = [slot, res](Napi::Env env, Task& t) -> Napi::Value {

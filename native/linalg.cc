@@ -165,15 +165,15 @@ std::string fmt_g(double v) {
   return buf;
 }
 
-template <class T>
-void transpose_to(const T* src, int rows, int cols, T* dst) {
+template <class S, class D>
+void transpose_to(const S* src, int rows, int cols, D* dst) {
   // dst (cols x rows) = src (rows x cols)^T, both row-major; blocked for cache.
   const int bs = 32;
   for (int i0 = 0; i0 < rows; i0 += bs) {
     for (int j0 = 0; j0 < cols; j0 += bs) {
       const int i1 = std::min(rows, i0 + bs), j1 = std::min(cols, j0 + bs);
       for (int i = i0; i < i1; ++i)
-        for (int j = j0; j < j1; ++j) dst[static_cast<size_t>(j) * rows + i] = src[static_cast<size_t>(i) * cols + j];
+        for (int j = j0; j < j1; ++j) dst[static_cast<size_t>(j) * rows + i] = static_cast<D>(src[static_cast<size_t>(i) * cols + j]);
     }
   }
 }
@@ -289,21 +289,29 @@ void eigh_inplace(const char* fn, T* vecs, int n, T* w) {
 // ---------------------------------------------------------------------------
 // solve
 // ---------------------------------------------------------------------------
-template <class T>
-SolveInfo solve(const T* a, int n, const T* b, int k, SolveMethod method, T* x) {
+template <class T, class In>
+SolveInfo solve(const In* a, int n, const In* b, int k, SolveMethod method, In* x, double ridge) {
   if (n == 0) return {method == SolveMethod::kLu ? SolveMethod::kLu : SolveMethod::kCholesky, 1.0};
   const double threshold = n * eps<T>();
   const size_t nn = static_cast<size_t>(n) * n;
+  // the factorization's copy, converted to the arithmetic T on the way, with the ridge added in T
   std::vector<T> fac(a, a + nn);
+  const auto add_ridge = [&] {
+    if (ridge != 0) {
+      for (int i = 0; i < n; ++i) fac[static_cast<size_t>(i) * n + i] += static_cast<T>(ridge);
+    }
+  };
+  add_ridge();
   // Right-hand side in column-major order (n x k, ld n) for LAPACK.
   std::vector<T> bcol(static_cast<size_t>(n) * std::max(k, 1));
   transpose_to(b, n, k, bcol.data());
 
+  // symmetry is judged at the input's precision: an f32 kernel matrix is symmetric to f32 rounding
   bool try_chol = method == SolveMethod::kCholesky ||
-                  (method == SolveMethod::kAuto && is_symmetric(a, n, std::sqrt(eps<T>())));
+                  (method == SolveMethod::kAuto && is_symmetric(a, n, std::sqrt(eps<In>())));
   if (try_chol) {
     // 'U' on the column-major view = the lower triangle of the row-major A.
-    const T anorm = one_norm_sym_lower(a, n);
+    const T anorm = one_norm_sym_lower(fac.data(), n);
     int info = potrf('U', n, fac.data(), n);
     if (info < 0) throw std::runtime_error("solve: LAPACK potrf rejected argument " + std::to_string(-info));
     if (info == 0) {
@@ -322,12 +330,13 @@ SolveInfo solve(const T* a, int n, const T* b, int k, SolveMethod method, T* x) 
                                "); add a ridge or use method 'lu'");
     }
     std::copy(a, a + nn, fac.begin());  // auto: fall back to LU
+    add_ridge();
   }
 
   // LU of the column-major view, which is A^T; getrs with trans = 'T' then
   // solves A X = B. gecon on A^T with the infinity norm gives the 1-norm
   // condition number of A, and ||A^T||_inf = ||A||_1.
-  const T anorm = one_norm(a, n);
+  const T anorm = one_norm(fac.data(), n);
   std::vector<int> ipiv(static_cast<size_t>(n));
   int info = getrf(n, n, fac.data(), n, ipiv.data());
   if (info < 0) throw std::runtime_error("solve: LAPACK getrf rejected argument " + std::to_string(-info));
@@ -487,8 +496,9 @@ int64_t sqrt_psd(const T* a, int n, T* root) {
 // ---------------------------------------------------------------------------
 // Instantiations
 // ---------------------------------------------------------------------------
-template SolveInfo solve<float>(const float*, int, const float*, int, SolveMethod, float*);
-template SolveInfo solve<double>(const double*, int, const double*, int, SolveMethod, double*);
+template SolveInfo solve<float, float>(const float*, int, const float*, int, SolveMethod, float*, double);
+template SolveInfo solve<double, double>(const double*, int, const double*, int, SolveMethod, double*, double);
+template SolveInfo solve<double, float>(const float*, int, const float*, int, SolveMethod, float*, double);
 template void eigh<float>(const float*, int, float*, float*);
 template void eigh<double>(const double*, int, double*, double*);
 template void svd<float>(const float*, int, int, float*, float*, float*);

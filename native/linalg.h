@@ -27,8 +27,10 @@ struct SolveInfo {
 //             and positive definite, otherwise LU, silently.
 //  kLu:       getrf/getrs/gecon on the full matrix.
 // Throws when rcond < n * eps(T) or the LU factor is exactly singular.
-template <class T>
-SolveInfo solve(const T* a, int n, const T* b, int k, SolveMethod method, T* x);
+// T is the arithmetic, In the type of a, b and x: solve<double>(const float*, ...) factors an f32
+// matrix in f64 without a separate converted copy. `ridge` is added to the diagonal in T.
+template <class T, class In = T>
+SolveInfo solve(const In* a, int n, const In* b, int k, SolveMethod method, In* x, double ridge = 0);
 
 // Symmetric eigendecomposition (syevd) of (A + A^T) / 2, so both triangles
 // of A are used. values: n, ascending. vectors: n x n row-major whose column

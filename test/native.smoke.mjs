@@ -299,6 +299,14 @@ for (const [dtype, Arr, tol] of [['f64', D, 1e-10], ['f32', F, 2e-4]]) {
     check(`solve ${dtype} SPD auto -> cholesky`, ra.method === 'cholesky', ra.method);
   }
   {
+    // f32 arrays factored in f64 with a ridge added there: (A + 0.5 I) X = B, X comes back as f32
+    const r = nc.solve(Arr(spd), 3, Arr(B), 2, 'auto', 'f64', 0.5);
+    const shifted = spd.map((v, i) => (i % 4 === 0 ? v + 0.5 : v));
+    close(`solve ${dtype} promoted, ridge 0.5: (A + 0.5 I) X = B`, matmul(shifted, r.x, 3, 3, 2), B, dtype === 'f64' ? tol : 1e-6);
+    check(`solve ${dtype} promoted keeps the array type`, r.x instanceof (dtype === 'f64' ? Float64Array : Float32Array));
+    throwsWith(`solve ${dtype} negative ridge throws`, () => nc.solve(Arr(spd), 3, Arr(B), 2, 'auto', 'f64', -1), RangeError, /ridge must be a finite number >= 0/);
+  }
+  {
     const ind = [1, 2, 0, 2, 1, 0, 0, 0, 3]; // symmetric indefinite
     const r = nc.solve(Arr(ind), 3, Arr(B), 2, 'auto');
     check(`solve ${dtype} indefinite auto -> lu`, r.method === 'lu', r.method);

@@ -43,7 +43,8 @@ interface Sync {
   classSums(x: F32, rows: number, cols: number, labels: Int32Array, k: number, out: F32): void;
   max(x: F32): number;
   countNonFinite(x: F32): number;
-  solve<T extends Real>(a: T, n: number, b: T, k: number, method: SolveMethod): SolveOut<T>;
+  /** precision 'f64' factors Float32Array arguments in double; the ridge is added in the arithmetic used */
+  solve<T extends Real>(a: T, n: number, b: T, k: number, method: SolveMethod, precision?: 'f32' | 'f64', ridge?: number): SolveOut<T>;
   eigh<T extends Real>(a: T, n: number): EighOut<T>;
   svd<T extends Real>(a: T, m: number, n: number): SvdOut<T>;
   qr<T extends Real>(a: T, m: number, n: number): QrOut<T>;
