@@ -4,18 +4,27 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-function loads() {
+async function loads() {
+  let addon;
   try {
-    require('node-gyp-build')(root);
-    return true;
+    addon = require('node-gyp-build')(root);
   } catch {
     return false;
   }
+  // a binary built from older sources loads too: the package's own loader knows every call it needs
+  // (dist is there in an installed package; a fresh clone has no binary to check anyway)
+  const loader = join(root, 'dist', 'backend', 'cpu', 'addon.js');
+  if (!existsSync(loader)) return true;
+  const { missingAddonExports } = await import(pathToFileURL(loader).href);
+  const missing = missingAddonExports(addon);
+  if (missing.length > 0) console.log(`ncgpu: the prebuilt addon is out of date (no ${missing[0]}); building from source`);
+  return missing.length === 0;
 }
 
 function run(cmd, args) {
@@ -24,7 +33,7 @@ function run(cmd, args) {
 }
 
 if (process.env.NCGPU_SKIP_NATIVE_BUILD === '1') process.exit(0);
-if (!process.env.NCGPU_FORCE_NATIVE_BUILD && loads()) process.exit(0);
+if (!process.env.NCGPU_FORCE_NATIVE_BUILD && (await loads())) process.exit(0);
 
 const haveCmake = spawnSync('cmake', ['--version'], { stdio: 'ignore' }).status === 0;
 if (haveCmake && run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'compile'])) process.exit(0);

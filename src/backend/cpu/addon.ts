@@ -69,10 +69,15 @@ interface Sync {
   ): void;
 }
 
-type AsyncNames = 'gemm' | 'pairwise' | 'agop' | 'rowNorms' | 'rowNormalize' | 'rowDot' | 'unary' | 'axpy' | 'colSums'
-  | 'classSums' | 'max' | 'countNonFinite' | 'solve' | 'eigh' | 'svd' | 'qr' | 'pinv' | 'pinvSym' | 'sqrtPsd'
-  | 'biasAdd' | 'reluBackward' | 'softmaxCeRows' | 'mseRows' | 'layerNorm' | 'layerNormBackward' | 'rowSoftmax'
-  | 'softmaxBackward' | 'embedding' | 'embeddingBackward' | 'sgdUpdate' | 'adamUpdate';
+/** the calls that come in a synchronous and a Promise-returning (`...Async`) form */
+const ASYNC_NAMES = [
+  'gemm', 'pairwise', 'agop', 'rowNorms', 'rowNormalize', 'rowDot', 'unary', 'axpy', 'colSums', 'classSums', 'max',
+  'countNonFinite', 'solve', 'eigh', 'svd', 'qr', 'pinv', 'pinvSym', 'sqrtPsd',
+  'biasAdd', 'reluBackward', 'softmaxCeRows', 'mseRows', 'layerNorm', 'layerNormBackward', 'rowSoftmax',
+  'softmaxBackward', 'embedding', 'embeddingBackward', 'sgdUpdate', 'adamUpdate',
+] as const satisfies readonly (keyof Sync)[];
+type AsyncNames = (typeof ASYNC_NAMES)[number];
+const SYNC_ONLY_NAMES = ['blasInfo', 'setThreads', 'sgemmDirect'] as const satisfies readonly (keyof Sync)[];
 
 export type Addon = Sync & { [K in AsyncNames as `${K}Async`]: Async<Sync[K]> };
 
@@ -88,19 +93,36 @@ function packageRoot(): string {
 
 let loaded: Addon | undefined;
 
+/** The calls this version of ncgpu needs that a loaded addon binary lacks (also used by the install script). */
+export function missingAddonExports(candidate: object): string[] {
+  const expected = [...SYNC_ONLY_NAMES, ...ASYNC_NAMES.flatMap((n) => [n, `${n}Async`])];
+  return expected.filter((n) => typeof (candidate as Record<string, unknown>)[n] !== 'function');
+}
+
 export function addon(): Addon {
   if (loaded) return loaded;
   const require = createRequire(import.meta.url);
   const root = packageRoot();
   chooseOpenblasCore();
+  const howToBuild =
+    `Build it with 'npm run build:native' in ${root} (or 'npm rebuild ncgpu' in a project that depends on ncgpu); ` +
+    `it needs cmake, a C++17 compiler and OpenBLAS ('sudo apt-get install -y libopenblas-dev' on Debian/Ubuntu, ` +
+    `'brew install openblas' on macOS).`;
+  let candidate: Partial<Addon>;
   try {
-    loaded = require('node-gyp-build')(root) as Addon;
+    candidate = require('node-gyp-build')(root) as Partial<Addon>;
   } catch (e) {
+    throw new Error(`ncgpu: the native addon is not built or does not load (${(e as Error).message.split('\n')[0]}).\n${howToBuild}`);
+  }
+  // a binary built from older sources (a stale prebuild, say) loads fine and fails later, deep in
+  // some op: check every call this version uses up front instead
+  const missing = missingAddonExports(candidate);
+  if (missing.length > 0) {
     throw new Error(
-      `ncgpu: the native addon is not built or does not load (${(e as Error).message.split('\n')[0]}).\n` +
-        `Build it with 'npm run build:native' in ${root}; it needs cmake, a C++17 compiler and OpenBLAS ` +
-        `('sudo apt-get install -y libopenblas-dev' on Debian/Ubuntu, 'brew install openblas' on macOS).`,
+      `ncgpu: the native addon is out of date: it lacks ${missing.slice(0, 4).join(', ')}` +
+        `${missing.length > 4 ? ` and ${missing.length - 4} more` : ''} (it was built from older sources).\n${howToBuild}`,
     );
   }
+  loaded = candidate as Addon;
   return loaded;
 }
