@@ -140,6 +140,19 @@ describe.each(BACKENDS)('Nystrom eigenfunction view on %s', (backend) => {
     await expect(nystromView(train, test, { data: [1], rows: 1, cols: 1 }, outputs)).rejects.toThrow("'testTargets' has 1 rows but there are 40 test points");
   });
 
+  it('an eigenfunction dependent on the earlier ones at the test points: an error, or a view truncated before it', async () => {
+    // on the test points e_5 equals e_4: the fifth column of E is the fourth scaled
+    const dependent = ctx.matrix(features([...qTest.slice(0, 4), qTest[3]!], rho, o, bigN), [bigN, p]);
+    await expect(nystromView(train, dependent, targets, outputs)).rejects.toThrow(/eigenfunction 5 is linearly dependent on the earlier ones at the 40 test points/);
+    const v = await nystromView(train, dependent, targets, outputs, { onDependent: 'truncate' });
+    expect(v.truncated).toEqual({ kept: 4, asked: 5 });
+    expectValues(v.eigenvalues, [4, 2, 1], 1e-4, 'eigenvalues');
+    expectValues(v.quality, wantQuality.slice(0, 3), 1e-5, 'Pi*');
+    expect((await nystromView(train, test, targets, outputs, { onDependent: 'truncate' })).truncated).toBeNull();
+    await expect(nystromView(train, test, targets, outputs, { onDependent: 'drop' as never })).rejects.toThrow(/'onDependent' must be 'throw' or 'truncate'/);
+    dependent.dispose();
+  });
+
   it('when the constant is not the top eigenfunction, the variants differ and the plain one says so', async () => {
     // here e_1 (constant) has the smallest eigenvalue
     const rho2 = [0.1, 4, 2, 1, 0.5];

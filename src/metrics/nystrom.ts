@@ -39,6 +39,12 @@ export interface NystromOptions {
   components?: number;
   /** singular values below this fraction of the largest are treated as zero (default 1e-6) */
   rankTolerance?: number;
+  /**
+   * an eigenfunction that is (numerically) a combination of the earlier ones on the test points
+   * (small eigenvalues on few test points): 'throw' (default) an UndefinedMetricError, or
+   * 'truncate' the view before it (`truncated` says where)
+   */
+  onDependent?: 'throw' | 'truncate';
 }
 
 export interface NystromView {
@@ -63,6 +69,8 @@ export interface NystromView {
   outputDim: number;
   nTrain: number;
   nTest: number;
+  /** with onDependent 'truncate': how many eigenfunctions (counting the dropped one) were kept of those asked for, else null */
+  truncated?: { kept: number; asked: number } | null;
 }
 
 /**
@@ -113,10 +121,11 @@ function removeDirection(y: HostF64, u: Float64Array | 'constant'): HostF64 {
 }
 
 /** Cumulative (1/dim) sum_{j<=k} ||P_H q_j||^2 over the kept columns of Q (N x m). */
-function cumulativeProjection(q: Float64Array, n: number, m: number, from: number, basis: Float64Array[]): Float64Array {
-  const out = new Float64Array(m - from);
+/** Pi over columns from..upTo-1 of q (n x m, row stride m). */
+function cumulativeProjection(q: Float64Array, n: number, m: number, from: number, upTo: number, basis: Float64Array[]): Float64Array {
+  const out = new Float64Array(upTo - from);
   let acc = 0;
-  for (let j = from; j < m; j++) {
+  for (let j = from; j < upTo; j++) {
     let power = 0;
     for (const b of basis) {
       let d = 0;
@@ -141,6 +150,9 @@ export async function nystromView(
   if (trainFeatures.context !== testFeatures.context) throw new Error(`${op}: the train and test features belong to different contexts`);
   const centered = options.centered ?? false;
   const rankTolerance = options.rankTolerance ?? 1e-6;
+  if (options.onDependent !== undefined && options.onDependent !== 'throw' && options.onDependent !== 'truncate') {
+    throw new RangeError(`${op}: 'onDependent' must be 'throw' or 'truncate', got '${options.onDependent}'`);
+  }
   if (!(rankTolerance > 0 && rankTolerance < 1)) throw new RangeError(`${op}: 'rankTolerance' must be in (0, 1), got ${rankTolerance}`);
   const { rows: n, cols: p } = trainFeatures;
   const bigN = testFeatures.rows;
@@ -200,11 +212,18 @@ export async function nystromView(
     // a (near) zero R_jj: eigenfunction j is a combination of the earlier ones on these points
     let rMax = 0;
     for (let j = 0; j < m; j++) rMax = Math.max(rMax, Math.abs(rHost[j * m + j]!));
+    // the QR of the first j columns is the first j columns of this one, so a view truncated
+    // before a dependent eigenfunction needs no second factorization
+    let used = m;
     for (let j = 0; j < m; j++) {
       if (!(Math.abs(rHost[j * m + j]!) > 1e-5 * rMax)) {
-        throw new UndefinedMetricError(
-          `${op}: eigenfunction ${j + 1} is linearly dependent on the earlier ones at the ${bigN} test points; use fewer components or more test points`,
-        );
+        const dependent = `${op}: eigenfunction ${j + 1} is linearly dependent on the earlier ones at the ${bigN} test points`;
+        if (options.onDependent !== 'truncate') {
+          throw new UndefinedMetricError(`${dependent}; use fewer components or more test points, or onDependent: 'truncate'`);
+        }
+        if (j <= dropped) throw new UndefinedMetricError(`${dependent}; nothing is left to show`);
+        used = j;
+        break;
       }
     }
 
@@ -238,7 +257,7 @@ export async function nystromView(
     const tBasis = spanOf('testTargets', targets);
     const oBasis = spanOf('testOutputs', outputs);
 
-    const kept = m - dropped;
+    const kept = used - dropped;
     const eigenvalues = new Float64Array(kept);
     for (let k = 0; k < kept; k++) eigenvalues[k] = s[k + dropped]! ** 2 / n;
     return {
@@ -248,12 +267,13 @@ export async function nystromView(
       droppedConstantOverlap: constantOverlap,
       eigenvalues,
       ratios: eigenvalues.map((v) => v / eigenvalues[0]!),
-      quality: cumulativeProjection(qHost, bigN, m, dropped, tBasis),
-      utilization: cumulativeProjection(qHost, bigN, m, dropped, oBasis),
+      quality: cumulativeProjection(qHost, bigN, m, dropped, used, tBasis),
+      utilization: cumulativeProjection(qHost, bigN, m, dropped, used, oBasis),
       targetDim: tBasis.length,
       outputDim: oBasis.length,
       nTrain: n,
       nTest: bigN,
+      truncated: used < m ? { kept: used, asked: m } : null,
     };
   } finally {
     for (const x of owned) x.dispose();

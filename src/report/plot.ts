@@ -40,7 +40,9 @@ const FONT = 'DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif';
 export const CHART_CONFIG = {
   font: FONT,
   axis: { labelFont: FONT, titleFont: FONT },
-  legend: { labelFont: FONT, titleFont: FONT },
+  // series names are the reader's key to a chart: room for ~50 characters (Vega-Lite's default
+  // 160 px cuts at ~25) before a name would squeeze the plot itself
+  legend: { labelFont: FONT, titleFont: FONT, labelLimit: 320 },
   title: { font: FONT },
 } as const;
 
