@@ -4,7 +4,7 @@
  */
 import { createContext, kernelMatrix, matmul, nativeAddon, type Context, type Matrix } from '../src/index.js';
 import { Rng } from '../src/random.js';
-import { gflops, time } from './timing.js';
+import { gflops, time, benchRows } from './timing.js';
 
 export interface CoreOptions {
   quick: boolean;
@@ -22,11 +22,7 @@ async function gemmOp(ctx: Context, a: Matrix, b: Matrix) {
 export async function benchCore(opts: CoreOptions) {
   const rng = new Rng(1);
   const addon = nativeAddon();
-  const rows: Record<string, unknown>[] = [];
-  const print = (r: Record<string, unknown>) => {
-    rows.push(r);
-    console.log(Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`).join('  '));
-  };
+  const { rows, print } = benchRows();
 
   // ---- cpu GEMM vs direct sgemm
   const cpu = await createContext({ backend: 'cpu' });

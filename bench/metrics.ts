@@ -11,7 +11,7 @@ import {
   type Context, type Matrix,
 } from '../src/index.js';
 import { Rng } from '../src/random.js';
-import { time } from './timing.js';
+import { time, benchRows } from './timing.js';
 import { runNumpyBaseline } from './numpyBaseline.js';
 
 export interface MetricsBenchOptions {
@@ -94,11 +94,7 @@ function numpyBaseline(n: number, p: number, k: number, repeats: number): { seco
 }
 
 export async function benchMetrics(opts: MetricsBenchOptions): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  const print = (r: Record<string, unknown>) => {
-    rows.push(r);
-    console.log(Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : typeof v === 'object' ? JSON.stringify(v, (_, x) => (typeof x === 'number' ? +x.toPrecision(3) : x)) : v}`).join('  '));
-  };
+  const { rows, print } = benchRows();
   const [n, p, k] = opts.quick ? [10000, 256, 10] : [60000, 512, 10];
   const repeats = 5;
   const pr = problem(n, p, k);

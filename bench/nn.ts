@@ -17,6 +17,7 @@ import { classTargets, crossEntropyObjective, mseObjective, type Objective } fro
 import { adam, sgd, type Optimizer } from '../src/nn/optim.js';
 import { trainNetwork } from '../src/nn/train.js';
 import { runNumpyBaseline } from './numpyBaseline.js';
+import { benchRows, blasThreadCounts } from './timing.js';
 
 export interface NnBenchOptions {
   quick: boolean;
@@ -90,15 +91,11 @@ function numpyBaseline(seconds: number, threads: number): { samplesPerSecond: nu
 }
 
 export async function benchNn(opts: NnBenchOptions): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  const print = (r: Record<string, unknown>) => {
-    rows.push(r);
-    console.log(Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`).join('  '));
-  };
+  const { rows, print } = benchRows();
   const seconds = opts.quick ? 1 : 3;
   const addon = nativeAddon();
   const defaultThreads = addon.blasInfo().threads;
-  const threadCounts = [...new Set([1, defaultThreads])];
+  const threadCounts = blasThreadCounts(defaultThreads);
   try {
     for (const threads of threadCounts) {
       const cpu = await createContext({ backend: 'cpu', threads });

@@ -17,6 +17,7 @@ import { encodeNpy } from '../src/data/npy.js';
 import { gaussianMixture } from '../src/data/gaussian.js';
 import { DEEP_RFM_PHASES, deepRfm, type DeepRfmResult } from '../src/rfm/index.js';
 import { hasNumpy, runNumpyBaseline } from './numpyBaseline.js';
+import { benchRows } from './timing.js';
 
 export interface RfmBenchOptions {
   quick: boolean;
@@ -85,11 +86,7 @@ function runNumpy(split: ReturnType<typeof gaussianMixture>, layers: number): { 
 const round = (p: Phases) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, +v.toPrecision(3)]));
 
 export async function benchRfm(opts: RfmBenchOptions): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  const print = (r: Record<string, unknown>) => {
-    rows.push(r);
-    console.log(Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : typeof v === 'object' ? JSON.stringify(v) : v}`).join('  '));
-  };
+  const { rows, print } = benchRows();
   const sizes = opts.quick ? [1000, 2000] : [1000, 2000, 4000, 10000];
   const layersOf = (n: number) => (opts.quick ? 2 : n >= 10000 ? 2 : 3);
   const numpy = hasNumpy();

@@ -22,3 +22,30 @@ export async function time(fn: () => Promise<unknown> | unknown, options: { repe
 }
 
 export const gflops = (flops: number, seconds: number) => flops / seconds / 1e9;
+
+/**
+ * The rows a benchmark reports: `print` shows each as key=value pairs (numbers to 4 digits,
+ * objects as JSON with numbers to 3) and keeps it for bench.json.
+ */
+export function benchRows(): { rows: Record<string, unknown>[]; print: (row: Record<string, unknown>) => void } {
+  const rows: Record<string, unknown>[] = [];
+  const show = (v: unknown) =>
+    typeof v === 'number' ? +v.toPrecision(4)
+      : typeof v === 'object' && v !== null ? JSON.stringify(v, (_, x) => (typeof x === 'number' ? +x.toPrecision(3) : x))
+      : v;
+  return {
+    rows,
+    print(row) {
+      rows.push(row);
+      console.log(Object.entries(row).map(([k, v]) => `${k}=${show(v)}`).join('  '));
+    },
+  };
+}
+
+/**
+ * BLAS thread counts a CPU benchmark runs at: 1 and the default (all cores); on a busy machine
+ * more threads can be slower, so both are reported.
+ */
+export function blasThreadCounts(defaultThreads: number): number[] {
+  return [...new Set([1, defaultThreads])];
+}

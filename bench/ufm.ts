@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { createContext, nativeAddon, randomUfm, UfmWorkspace, type Context } from '../src/index.js';
 import { runNumpyBaseline } from './numpyBaseline.js';
+import { benchRows, blasThreadCounts } from './timing.js';
 
 export interface UfmBenchOptions {
   quick: boolean;
@@ -61,16 +62,11 @@ function numpyBaseline(c: Case, seconds: number, threads: number): { stepsPerSec
 }
 
 export async function benchUfm(opts: UfmBenchOptions): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  const print = (r: Record<string, unknown>) => {
-    rows.push(r);
-    console.log(Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`).join('  '));
-  };
+  const { rows, print } = benchRows();
   const seconds = opts.quick ? 1 : 3;
   const addon = nativeAddon();
   const defaultThreads = addon.blasInfo().threads;
-  // BLAS threads: 1 and the default (all cores), for both; on a busy machine more threads can be slower
-  const threadCounts = [...new Set([1, defaultThreads])];
+  const threadCounts = blasThreadCounts(defaultThreads);
 
   try {
     for (const c of CASES) {

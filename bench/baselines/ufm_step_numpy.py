@@ -10,17 +10,10 @@ Prints one JSON line: {"classes", "nPerClass", "width", "depth", "steps", "secon
 """
 import json
 import sys
-import time
 
 import numpy as np
 
-
-def blas_name():
-    try:
-        cfg = np.show_config(mode="dicts")
-        return cfg["Build Dependencies"]["blas"]["name"]
-    except Exception:  # older numpy: no dict mode
-        return "unknown"
+from step_timing import blas_name, time_steps
 
 
 def main():
@@ -59,16 +52,7 @@ def main():
             W[l - 1] -= lr * (P[l + 1].T @ M[l - 1])
         W[depth - 1] -= lr * M[depth - 1]
 
-    for _ in range(3):
-        step()
-    steps = 0
-    t0 = time.perf_counter()
-    while True:
-        step()
-        steps += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= budget and steps >= 5:
-            break
+    steps, elapsed = time_steps(step, budget)
     print(json.dumps({
         "classes": k, "nPerClass": n, "width": d, "depth": depth,
         "steps": steps, "seconds": elapsed, "stepsPerSecond": steps / elapsed,
