@@ -6,6 +6,8 @@
         "native/addon.cc",
         "native/agop.cc",
         "native/cpu_ops.cc",
+        "native/kernel_solve.cc",
+        "native/kernel_solve_addon.cc",
         "native/linalg.cc",
         "native/nn_addon.cc",
         "native/nn_ops.cc"

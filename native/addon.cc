@@ -23,6 +23,7 @@
 #include "agop.h"
 #include "async.h"
 #include "cpu_ops.h"
+#include "kernel_solve_addon.h"
 #include "linalg.h"
 #include "nn_addon.h"
 
@@ -929,6 +930,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_pair<parse_sqrt_psd>(env, exports, "sqrtPsd");
 
   register_nn(env, exports);
+  register_kernel_solve(env, exports);
   return exports;
 }
 

@@ -285,6 +285,22 @@ const D = (arr) => Float64Array.from(arr);
 }
 
 // ---------------------------------------------------------------------------
+// Mixed-precision kernel systems
+// ---------------------------------------------------------------------------
+{
+  const spd = [4, 1, 0.5, 1, 3, 0.2, 0.5, 0.2, 2];
+  const B = [1, 2, 0, 1, -1, 3]; // 3x2
+  const r = nc.mixedSolve(F(spd), 3, F(B), 2, 0.5, 30);
+  const shifted = spd.map((v, i) => (i % 4 === 0 ? v + 0.5 : v));
+  close('mixedSolve ridge 0.5: (A + 0.5 I) X = B', matmul(shifted, r.x, 3, 3, 2), B, 1e-6);
+  close('mixedSolve fitted = A X', r.fitted, matmul(spd, r.x, 3, 3, 2), 1e-6);
+  check('mixedSolve converges', r.status === 'converged' && r.residual < 1e-6 && r.shift === 0, JSON.stringify(r.status));
+  const q = nc.symmetricResidual(F(spd), 3, r.x, 2, F(B), 0.5);
+  check('symmetricResidual of that solve', q.residual < 1e-6, String(q.residual));
+  throwsWith('mixedSolve short a throws', () => nc.mixedSolve(F([1, 2]), 3, F(B), 2, 0, 30), RangeError, /'a' has 2 elements, needs 9/);
+}
+
+// ---------------------------------------------------------------------------
 // LAPACK
 // ---------------------------------------------------------------------------
 for (const [dtype, Arr, tol] of [['f64', D, 1e-10], ['f32', F, 2e-4]]) {

@@ -22,6 +22,21 @@ export interface EighOut<T extends Real> { values: T; vectors: T }
 export interface SvdOut<T extends Real> { u: T; s: T; vt: T }
 export interface QrOut<T extends Real> { q: T; r: T }
 export interface SqrtOut<T extends Real> { root: T; clipped: number }
+/** How a mixed-precision solve ended (native/kernel_solve.h). */
+export type MixedStatus = 'converged' | 'stalled' | 'max-refinements' | 'not-factored';
+export interface MixedSolveOut {
+  x: F32;
+  /** K x (without the ridge) */
+  fitted: F32;
+  status: MixedStatus;
+  refinements: number;
+  /** ||(K + ridge I) x - Y||_F / ||Y||_F of the returned f32 x, in f64 */
+  residual: number;
+  history: number[];
+  /** diagonal shift the f32 factorization needed (0: none) */
+  shift: number;
+  rcond: number;
+}
 export interface BlasInfo { name: string; version: string; threads: number; config: string }
 
 interface Sync {
@@ -51,6 +66,10 @@ interface Sync {
   pinv<T extends Real>(a: T, m: number, n: number, rcond: number): T;
   pinvSym<T extends Real>(a: T, n: number, rcond: number): T;
   sqrtPsd<T extends Real>(a: T, n: number): SqrtOut<T>;
+  /** f32 Cholesky of `a` in place + f64 refinement; `a` is K again unless the status is 'converged' */
+  mixedSolve(a: F32, n: number, y: F32, k: number, ridge: number, maxRefinements: number): MixedSolveOut;
+  /** residual of (K + ridge I) x = y in f64 from the upper triangle and diagonal of `a`, and K x */
+  symmetricResidual(a: F32, n: number, x: F32, k: number, y: F32, ridge: number): { residual: number; fitted: F32 };
   // nn kernels (native/nn_ops.h); the losses return the mean loss
   biasAdd(x: F32, rows: number, cols: number, bias: F32, out: F32): void;
   reluBackward(x: F32, dy: F32, dx: F32, len: number): void;
@@ -72,7 +91,7 @@ interface Sync {
 /** the calls that come in a synchronous and a Promise-returning (`...Async`) form */
 const ASYNC_NAMES = [
   'gemm', 'pairwise', 'agop', 'rowNorms', 'rowNormalize', 'rowDot', 'unary', 'axpy', 'colSums', 'classSums', 'max',
-  'countNonFinite', 'solve', 'eigh', 'svd', 'qr', 'pinv', 'pinvSym', 'sqrtPsd',
+  'countNonFinite', 'solve', 'eigh', 'svd', 'qr', 'pinv', 'pinvSym', 'sqrtPsd', 'mixedSolve', 'symmetricResidual',
   'biasAdd', 'reluBackward', 'softmaxCeRows', 'mseRows', 'layerNorm', 'layerNormBackward', 'rowSoftmax',
   'softmaxBackward', 'embedding', 'embeddingBackward', 'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Sync)[];
