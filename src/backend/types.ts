@@ -72,6 +72,8 @@ export interface PairwiseArgs {
   out: Storage;
   /** x and z are the same matrix: entry (i, i) is distance exactly 0 (kernel value exactly 1) */
   symmetric?: boolean;
+  /** row i of x is row i + selfOffset of z (a row panel of K(Z, Z)): entry (i, i + selfOffset) is exact like the diagonal */
+  selfOffset?: number;
 }
 
 /**
@@ -179,6 +181,8 @@ export interface BackendStats {
   /** buffers kept for reuse (GPU only) */
   pooledBuffers: number;
   pooledBytes: number;
+  /** bytes copied back to the host by download() since the backend was created */
+  readBytes: number;
 }
 
 export interface Backend {
@@ -192,8 +196,14 @@ export interface Backend {
   download(s: Storage, elements: number): Promise<Float32Array>;
   /** Give storage back. Safe to call while queued work still uses it: the backend keeps order. */
   release(s: Storage): void;
-  /** Copy `elements` values from src to dst. */
-  copy(src: Storage, dst: Storage, elements: number): void | Promise<void>;
+  /** Copy `elements` values from src (starting at element srcOffset) to dst (at dstOffset). */
+  copy(src: Storage, dst: Storage, elements: number, srcOffset?: number, dstOffset?: number): void | Promise<void>;
+  /**
+   * Storage for a rows x cols matrix kept as row panels of `panelRows` rows (the last may be
+   * shorter), for matrices past one allocation (a 50,000 x 50,000 kernel matrix). The cpu backend
+   * returns views into one host array (`host`, for LAPACK); a GPU backend, separate buffers.
+   */
+  allocPanels(rows: number, cols: number, panelRows: number): { panels: Storage[]; host?: Float32Array };
 
   gemm(args: GemmArgs): void | Promise<void>;
   pairwise(args: PairwiseArgs): void | Promise<void>;

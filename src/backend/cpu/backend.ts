@@ -10,6 +10,8 @@ import { addon, type Addon } from './addon.js';
 interface CpuStorage {
   data: Float32Array;
   released?: boolean;
+  /** a view into a larger array (a row panel): never pooled, since it would keep the whole array alive */
+  view?: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export class CpuBackend implements Backend {
   private readonly pool = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
   private ceScratch = new Float64Array(0);
+  private readBytes = 0;
 
   constructor(threads?: number) {
     if (threads !== undefined) this.native.setThreads(threads);
@@ -60,7 +63,20 @@ export class CpuBackend implements Backend {
   }
 
   async download(s: Storage, elements: number): Promise<Float32Array> {
+    this.readBytes += 4 * elements;
     return data(s).slice(0, elements);
+  }
+
+  allocPanels(rows: number, cols: number, panelRows: number): { panels: Storage[]; host: Float32Array } {
+    // one array, so that LAPACK sees the whole matrix; V8 allows typed arrays past 2^31 elements
+    const host = new Float32Array(rows * cols);
+    const panels: Storage[] = [];
+    for (let r0 = 0; r0 < rows; r0 += panelRows) {
+      const st = this.track(host.subarray(r0 * cols, Math.min(rows, r0 + panelRows) * cols));
+      st.view = true;
+      panels.push(st);
+    }
+    return { panels, host };
   }
 
   release(s: Storage): void {
@@ -69,6 +85,7 @@ export class CpuBackend implements Backend {
     st.released = true;
     this.live--;
     this.liveBytes -= st.data.byteLength;
+    if (st.view) return;
     // the array only ever lives inside storage objects (download copies), so it can be reused
     if (this.pooledBytes + st.data.byteLength > POOL_BYTES) return;
     let list = this.pool.get(st.data.length);
@@ -77,8 +94,8 @@ export class CpuBackend implements Backend {
     this.pooledBytes += st.data.byteLength;
   }
 
-  copy(src: Storage, dst: Storage, elements: number): void {
-    data(dst).set(data(src).subarray(0, elements));
+  copy(src: Storage, dst: Storage, elements: number, srcOffset = 0, dstOffset = 0): void {
+    data(dst).set(data(src).subarray(srcOffset, srcOffset + elements), dstOffset);
   }
 
   async gemm(g: GemmArgs): Promise<void> {
@@ -94,10 +111,11 @@ export class CpuBackend implements Backend {
     ] as const;
     if (2 * p.n * p.m * p.d < ASYNC_THRESHOLD_FLOPS) this.native.pairwise(...args);
     else await this.native.pairwiseAsync(...args);
-    if (p.symmetric) {
+    const offset = p.symmetric ? 0 : p.selfOffset;
+    if (offset !== undefined) {
       const out = data(p.out);
       const onDiagonal = p.kernel === 'sqdist' ? 0 : 1;
-      for (let i = 0; i < Math.min(p.n, p.m); i++) out[i * p.m + i] = onDiagonal;
+      for (let i = 0; i < Math.min(p.n, p.m - offset); i++) out[i * p.m + i + offset] = onDiagonal;
     }
   }
 
@@ -271,7 +289,7 @@ export class CpuBackend implements Backend {
   stats(): BackendStats {
     let pooledBuffers = 0;
     for (const list of this.pool.values()) pooledBuffers += list.length;
-    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers, pooledBytes: this.pooledBytes };
+    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers, pooledBytes: this.pooledBytes, readBytes: this.readBytes };
   }
 
   info(): BackendInfo {

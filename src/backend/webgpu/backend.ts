@@ -44,6 +44,7 @@ function gpu(s: Storage): GpuStorage {
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly maxElements: number;
+  private readBytes = 0;
 
   constructor(
     readonly dev: GpuDevice,
@@ -62,16 +63,28 @@ export class WebGpuBackend implements Backend {
 
   async download(s: Storage, elements: number): Promise<Float32Array> {
     if (elements === 0) return new Float32Array(0);
+    this.readBytes += 4 * elements;
     return new Float32Array(await this.dev.read(gpu(s), elements * 4));
+  }
+
+  allocPanels(rows: number, cols: number, panelRows: number): { panels: Storage[] } {
+    const panels: Storage[] = [];
+    try {
+      for (let r0 = 0; r0 < rows; r0 += panelRows) panels.push(this.alloc(Math.min(panelRows, rows - r0) * cols));
+    } catch (e) {
+      for (const p of panels) this.release(p);
+      throw e;
+    }
+    return { panels };
   }
 
   release(s: Storage): void {
     this.dev.release(gpu(s));
   }
 
-  copy(src: Storage, dst: Storage, elements: number): void {
-    if (elements === 0 || src === dst) return;
-    this.dev.copyBuffer(gpu(src).buffer, 0, gpu(dst).buffer, 0, elements * 4);
+  copy(src: Storage, dst: Storage, elements: number, srcOffset = 0, dstOffset = 0): void {
+    if (elements === 0 || (src === dst && srcOffset === dstOffset)) return;
+    this.dev.copyBuffer(gpu(src).buffer, srcOffset * 4, gpu(dst).buffer, dstOffset * 4, elements * 4);
   }
 
   gemm(args: GemmArgs): void {
@@ -194,7 +207,7 @@ export class WebGpuBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return this.dev.stats();
+    return { ...this.dev.stats(), readBytes: this.readBytes };
   }
 
   info(): BackendInfo {

@@ -79,7 +79,10 @@ export function encodePairwise(dev: GpuDevice, args: PairwiseArgs): void {
       encodeFinalize(dev, out, n, m, norms, code, scale);
     }
     // K(X, X): distance exactly 0 on the diagonal, where the GEMM form leaves rounding noise
-    if (args.symmetric) encodeFillStrided(dev, out, Math.min(n, m), m + 1, kernel === 'sqdist' ? 0 : 1);
+    const offset = args.symmetric ? 0 : args.selfOffset;
+    if (offset !== undefined && Math.min(n, m - offset) > 0) {
+      encodeFillStrided(dev, { ...out, off: out.off + offset }, Math.min(n, m - offset), m + 1, kernel === 'sqdist' ? 0 : 1);
+    }
   } finally {
     for (const t of temps) dev.release(t);
   }
