@@ -26,6 +26,8 @@ import { Matrix } from '../tensor.js';
 import { FEATURE_MAPS, laplaceFourierFeatures, reluFeatures, type FeatureMap, type FeatureMapKind } from './features.js';
 import { KernelRegression } from './kernelRegression.js';
 import { Rfm } from './rfm.js';
+import { KERNEL_SOLVERS, type KernelSolver } from './solvers/choose.js';
+import type { KernelSolveOptions, SolveReport } from './solvers/solveKernel.js';
 
 export interface DeepRfmOptions {
   /** L, the number of RFM layers (default 10) */
@@ -62,6 +64,16 @@ export interface DeepRfmOptions {
   keep?: boolean | readonly number[];
   /** temporary memory of one AGOP point batch, in bytes (default 256 MiB) */
   agopMemoryBytes?: number;
+  /**
+   * kernel-system solver of every fit: 'auto' (default), 'direct', 'mixed' or 'iterative' (see
+   * KernelRegression). Under 'auto', once a layer's mixed solve has had to fall back to direct
+   * (collapse only worsens conditioning), later layers go straight to direct.
+   */
+  solver?: KernelSolver;
+  /** rows per panel of the stored kernel matrices (default: 1 GiB of f32 per panel) */
+  panelRows?: number;
+  /** options of the 'iterative' solver */
+  iterative?: KernelSolveOptions['iterative'];
   /** solves below this reciprocal condition warn (default 1e-10) */
   rcondWarning?: number;
   onWarning?: (message: string) => void;
@@ -95,8 +107,10 @@ export interface DeepRfmLayer {
   /** accuracy of the layer's predictor (see `layerPredictor`) */
   trainAcc: number;
   testAcc: number | null;
-  /** reciprocal condition estimate of the M = I fit */
+  /** reciprocal condition estimate of the M = I fit (NaN for an iterative solve) */
   rcond: number;
+  /** how the M = I fit's kernel system was solved: solver, reason, relative residual, iterations */
+  solve: SolveReport;
   /** of the refit with M_l ('rfm' predictor only) */
   rcondRefit: number | null;
   solveMethod: 'cholesky' | 'lu' | undefined;
@@ -114,6 +128,7 @@ export interface DeepRfmFinal {
   trainAcc: number;
   testAcc: number | null;
   rcond: number;
+  solve: SolveReport;
   solveMethod: 'cholesky' | 'lu' | undefined;
   seconds: PhaseSeconds;
 }
@@ -139,7 +154,7 @@ export interface LayerMatrices {
 
 export interface DeepRfmResult {
   /** the options with defaults filled in */
-  config: Required<Omit<DeepRfmOptions, 'keep' | 'onWarning' | 'onPhase' | 'onLayer' | 'agopMemoryBytes' | 'rcondWarning'>>;
+  config: Required<Omit<DeepRfmOptions, 'keep' | 'onWarning' | 'onPhase' | 'onLayer' | 'agopMemoryBytes' | 'rcondWarning' | 'panelRows' | 'iterative'>>;
   classes: number;
   trainSize: number;
   testSize: number;
@@ -178,6 +193,7 @@ function resolveOptions(options: DeepRfmOptions): DeepRfmResult['config'] {
     standardize: options.standardize ?? true,
     layerPredictor: options.layerPredictor ?? 'initial',
     metrics: options.metrics ?? true,
+    solver: options.solver ?? 'auto',
   };
   const op = 'DeepRfm';
   if (!Number.isInteger(c.layers) || c.layers < 1) throw new RangeError(`${op}: layers must be a positive integer, got ${c.layers}`);
@@ -189,6 +205,7 @@ function resolveOptions(options: DeepRfmOptions): DeepRfmResult['config'] {
   if (!(c.gamma > 0) || !Number.isFinite(c.gamma)) throw new RangeError(`${op}: gamma must be a finite number > 0, got ${c.gamma}`);
   if (!AGOP_NORMALIZATIONS.includes(c.normalize)) throw new RangeError(`${op}: normalize must be one of ${AGOP_NORMALIZATIONS.join(', ')}, got '${c.normalize}'`);
   if (!Number.isInteger(c.seed)) throw new RangeError(`${op}: seed must be an integer, got ${c.seed}`);
+  if (!KERNEL_SOLVERS.includes(c.solver)) throw new RangeError(`${op}: solver must be one of ${KERNEL_SOLVERS.join(', ')}, got '${c.solver}'`);
   if (c.layerPredictor !== 'rfm' && c.layerPredictor !== 'initial') {
     throw new RangeError(`${op}: layerPredictor must be 'rfm' or 'initial', got '${c.layerPredictor}'`);
   }
@@ -299,11 +316,15 @@ export class DeepRfm {
     }
 
     const layers: DeepRfmLayer[] = [];
-    // collapse only worsens conditioning: once a Cholesky attempt has failed, later fits go to LU
-    let solver: 'auto' | 'lu' = 'auto';
-    const noteSolve = (method: 'cholesky' | 'lu' | undefined) => {
-      if (method === 'lu') solver = 'lu';
+    // collapse only worsens conditioning: once a Cholesky attempt has failed, later fits go to LU,
+    // and once auto's mixed solve has fallen back to direct, later fits go straight to direct
+    let factorization: 'auto' | 'lu' = 'auto';
+    let solver: KernelSolver = c.solver;
+    const noteSolve = (report: SolveReport) => {
+      if (report.method === 'lu') factorization = 'lu';
+      if (c.solver === 'auto' && report.reason.startsWith('fallback')) solver = 'direct';
     };
+    const solveOptions = () => ({ solver, factorization, panelRows: this.options.panelRows, iterative: this.options.iterative });
     // what the current layer has made and not yet handed on; freed if the layer fails
     const pending: { dispose(): void }[] = [];
     const matrices: LayerMatrices[] = [];
@@ -333,7 +354,7 @@ export class DeepRfm {
         // layer needs anyway, instead of forming X M for every kernel matrix.
         const rfm = new Rfm({
           kernel: c.kernel, bandwidth: c.bandwidth, ridge: c.ridge, iterations: 1, normalize: c.normalize,
-          diagonal: c.diagonal, refit: false, agopMemoryBytes: this.options.agopMemoryBytes, solver,
+          diagonal: c.diagonal, refit: false, agopMemoryBytes: this.options.agopMemoryBytes, ...solveOptions(),
           rcondWarning: this.options.rcondWarning, onWarning: (m) => onWarning(`layer ${l}: ${m}`),
         });
         let S: Matrix;
@@ -344,6 +365,7 @@ export class DeepRfm {
         let rcond: number;
         let rcondRefit: number | null = null;
         let solveMethod: 'cholesky' | 'lu' | undefined;
+        let solve: SolveReport;
         try {
           await rfm.fit(X, trainTargets);
           seconds.kernel += rfm.seconds.kernel;
@@ -353,7 +375,8 @@ export class DeepRfm {
           this.options.onPhase?.(l, 'agop');
           rcond = rfm.history[0]!.rcond;
           solveMethod = rfm.history[0]!.method;
-          noteSolve(solveMethod);
+          solve = rfm.history[0]!.solve;
+          noteSolve(solve);
           agopMax = rfm.history[0]!.agopMax!;
           if (c.layerPredictor === 'initial') {
             trainAcc = await rfm.score(X, trainTargets, 'accuracy');
@@ -379,7 +402,7 @@ export class DeepRfm {
         await phase('featureMap');
         if (c.layerPredictor === 'rfm') {
           const refit = new KernelRegression({
-            kernel: c.kernel, bandwidth: c.bandwidth, ridge: c.ridge, rcondWarning: this.options.rcondWarning, solver,
+            kernel: c.kernel, bandwidth: c.bandwidth, ridge: c.ridge, rcondWarning: this.options.rcondWarning, ...solveOptions(),
             onWarning: (m) => onWarning(`layer ${l} (refit with M_l): ${m}`),
           });
           try {
@@ -389,7 +412,7 @@ export class DeepRfm {
             t0 = performance.now();
             rcondRefit = refit.rcond;
             solveMethod = refit.method;
-            noteSolve(solveMethod);
+            noteSolve(refit.solveReport!);
             trainAcc = await refit.score(MX, trainTargets, 'accuracy');
             if (MT && testTargets) testAcc = await refit.score(MT, testTargets, 'accuracy');
           } finally {
@@ -443,6 +466,7 @@ export class DeepRfm {
           rcond,
           rcondRefit,
           solveMethod,
+          solve: solve!,
           agopMax,
           clipped,
           inputDim: d,
@@ -464,7 +488,7 @@ export class DeepRfm {
       seconds.normalize = (performance.now() - t0) / 1000;
       this.options.onPhase?.(L1, 'normalize');
       const model = new KernelRegression({
-        kernel: c.kernel, bandwidth: c.bandwidth, ridge: c.ridge, rcondWarning: this.options.rcondWarning, solver,
+        kernel: c.kernel, bandwidth: c.bandwidth, ridge: c.ridge, rcondWarning: this.options.rcondWarning, ...solveOptions(),
         onWarning: (m) => onWarning(`final fit: ${m}`),
       });
       await model.fit(X, trainTargets);
@@ -488,7 +512,7 @@ export class DeepRfm {
         testSize: test?.X.rows ?? 0,
         inputDim: d0,
         layers,
-        final: { trainAcc: finalTrain, testAcc: finalTest, rcond: model.rcond, solveMethod: model.method, seconds },
+        final: { trainAcc: finalTrain, testAcc: finalTest, rcond: model.rcond, solveMethod: model.method, solve: model.solveReport!, seconds },
         matrices,
         warnings,
       };

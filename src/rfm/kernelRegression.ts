@@ -1,10 +1,13 @@
 /**
  * Kernel (ridge) regression: alpha = (K(X, X) + lambda I)^{-1} Y, predictor f(x) = sum_j alpha_j k(x_j, x).
  *
- * The kernel matrices are built on the context's backend; the solve always runs through LAPACK
- * in f64. That is not a luxury: ridgeless (lambda = 0) kernel matrices of collapsing features
- * reach condition numbers of 1e10 and beyond, where an f32 solve returns garbage without a
- * warning. The fit records LAPACK's reciprocal condition estimate and warns when it is extreme.
+ * The kernel matrix is built on the context's backend in row panels; the system is solved by the
+ * `solver` option (solvers/solveKernel.ts): 'direct' through LAPACK in f64, 'mixed' (f32 Cholesky
+ * with f64 refinement, the same answer at half the memory while cond(K) < ~1e7), 'iterative'
+ * (preconditioned conjugate gradient on products with K), or 'auto'. Precision matters: ridgeless
+ * (lambda = 0) kernel matrices of collapsing features reach condition numbers of 1e10 and beyond,
+ * where a plain f32 solve returns garbage without a warning. Every fit records the solver, why it
+ * was chosen, and the relative residual it reached.
  *
  *   const model = new KernelRegression({ kernel: 'laplace', bandwidth: 2, ridge: 0 });
  *   await model.fit(X, { labels, k: 10 });
@@ -12,11 +15,14 @@
  *   model.dispose();
  */
 import { KERNELS, kernelMatrix, type Kernel } from '../ops/kernels.js';
-import { solveDetailed } from '../ops/linalg.js';
 import { matmul } from '../ops/matmul.js';
 import { countNonFinite } from '../ops/reduce.js';
 import { checkLabels, ShapeError } from '../ops/validate.js';
 import { Matrix } from '../tensor.js';
+import { KERNEL_SOLVERS, type KernelSolver } from './solvers/choose.js';
+import { SingularKernelError, solveKernelSystem, type KernelSolveOptions, type SolveReport } from './solvers/solveKernel.js';
+
+export { SingularKernelError };
 
 /** Class labels in 0..k-1, turned into +1/-1 targets (+1 for the own class) by `fit`. */
 export interface LabelTargets {
@@ -43,15 +49,21 @@ export interface KernelRegressionOptions {
   /** memory for one block of the prediction kernel matrix, in bytes (default 256 MiB) */
   memoryBytes?: number;
   /**
-   * factorization: 'auto' (default) tries Cholesky and falls back to LU when rounding has made a
-   * near-singular K indefinite; 'lu' skips the attempt (for systems known to be that far gone)
+   * how the kernel system is solved: 'auto' (default: by N, memory and backend), 'direct' (f64
+   * LAPACK), 'mixed' (f32 Cholesky + f64 refinement) or 'iterative' (preconditioned CG)
    */
-  solver?: 'auto' | 'lu';
-}
-
-/** The kernel system cannot be solved: singular to working precision. */
-export class SingularKernelError extends RangeError {
-  override name = 'SingularKernelError';
+  solver?: KernelSolver;
+  /**
+   * direct's factorization: 'auto' (default) tries Cholesky and falls back to LU when rounding has
+   * made a near-singular K indefinite; 'lu' skips the attempt (for systems known to be that far gone)
+   */
+  factorization?: 'auto' | 'lu';
+  /** rows per panel of the stored kernel matrix (default: 1 GiB of f32 per panel) */
+  panelRows?: number;
+  /** mixed: refinement steps at most (default 30) */
+  maxRefinements?: number;
+  /** iterative: tolerance, maxIterations, landmarks, rank, seed, onIteration */
+  iterative?: KernelSolveOptions['iterative'];
 }
 
 const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
@@ -108,8 +120,10 @@ export class KernelRegression {
   fitted: Matrix | undefined;
   /** LAPACK's reciprocal condition estimate of the last solve (1-norm) */
   rcond = NaN;
-  /** factorization of the last solve */
+  /** factorization of the last solve (direct solves) */
   method: 'cholesky' | 'lu' | undefined;
+  /** how the last system was solved: solver, reason, relative residual, iterations ... */
+  solveReport: SolveReport | undefined;
   /** seconds of the last fit: kernel matrix, solve */
   readonly seconds = { kernel: 0, solve: 0 };
   private readonly options: KernelRegressionOptions;
@@ -123,8 +137,11 @@ export class KernelRegression {
     if (typeof ridge !== 'number' || !(ridge >= 0) || !Number.isFinite(ridge)) {
       throw new RangeError(`KernelRegression: ridge must be a finite number >= 0, got ${ridge}`);
     }
-    if (options.solver !== undefined && options.solver !== 'auto' && options.solver !== 'lu') {
-      throw new RangeError(`KernelRegression: solver must be 'auto' or 'lu', got '${options.solver}'`);
+    if (options.solver !== undefined && !KERNEL_SOLVERS.includes(options.solver)) {
+      throw new RangeError(`KernelRegression: solver must be one of ${KERNEL_SOLVERS.join(', ')}, got '${options.solver}'`);
+    }
+    if (options.factorization !== undefined && options.factorization !== 'auto' && options.factorization !== 'lu') {
+      throw new RangeError(`KernelRegression: factorization must be 'auto' or 'lu', got '${options.factorization}'`);
     }
     this.kernel = kernel;
     this.bandwidth = bandwidth;
@@ -158,46 +175,34 @@ export class KernelRegression {
     this.releaseFit();
     try {
       const n = X.rows;
-      let t0 = performance.now();
-      const K = await kernelMatrix(X, X, this.kernel, this.bandwidth, { M: this.M });
-      await ctx.sync();
-      this.seconds.kernel = (performance.now() - t0) / 1000;
-      t0 = performance.now();
-      let alpha: Matrix;
+      const t0 = performance.now();
+      let solved;
       try {
-        // K is symmetric by construction, but an f32 GEMM does not make it bitwise so, which
-        // would send LAPACK's 'auto' to LU: ask for Cholesky (lower triangle) and fall back to LU
-        // when rounding has made a near-singular K indefinite.
-        const solveWith = (method: 'cholesky' | 'lu') => solveDetailed(K, targets, { method, ridge: this.ridge });
-        let r;
-        if (this.options.solver === 'lu') {
-          r = await solveWith('lu');
-        } else {
-          try {
-            r = await solveWith('cholesky');
-          } catch (e) {
-            if (!/not positive definite/.test((e as Error).message)) throw e;
-            r = await solveWith('lu');
-          }
-        }
-        alpha = r.x;
-        this.rcond = r.rcond;
-        this.method = r.method;
+        solved = await solveKernelSystem({ X, kernel: this.kernel, bandwidth: this.bandwidth, M: this.M }, targets, {
+          solver: this.options.solver,
+          ridge: this.ridge,
+          factorization: this.options.factorization,
+          panelRows: this.options.panelRows,
+          maxRefinements: this.options.maxRefinements,
+          iterative: this.options.iterative,
+          onWarning: (m) => this.warn(`${op}: ${m}`),
+        });
       } catch (e) {
-        K.dispose();
-        const msg = (e as Error).message;
-        if (/singular|positive definite/.test(msg)) {
+        if (e instanceof SingularKernelError) {
           throw new SingularKernelError(
-            `${op}: the ${n}x${n} kernel system (${this.kernel}, bandwidth ${this.bandwidth}, ridge ${this.ridge}) cannot be solved: ${msg}. ` +
+            `${op}: the ${n}x${n} kernel system (${this.kernel}, bandwidth ${this.bandwidth}, ridge ${this.ridge}) cannot be solved: ${e.message}. ` +
               'Duplicate or collapsed samples make a ridgeless kernel matrix singular; add a ridge, e.g. { ridge: 1e-6 }.',
           );
         }
         throw e;
       }
-      this.seconds.solve = (performance.now() - t0) / 1000;
-      // training predictions reuse K: one more small GEMM instead of a second kernel matrix
-      this.fitted = await matmul(K, alpha);
-      K.dispose();
+      const { alpha, fitted, report } = solved;
+      this.seconds.kernel = report.kernelSeconds;
+      this.seconds.solve = (performance.now() - t0) / 1000 - report.kernelSeconds;
+      this.fitted = fitted;
+      this.solveReport = report;
+      this.rcond = report.rcond ?? NaN;
+      this.method = report.method;
       this.alpha = alpha;
       this.centers = X;
       const threshold = this.options.rcondWarning ?? 1e-10;

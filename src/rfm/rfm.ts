@@ -11,6 +11,7 @@
 import { agopDetailed, AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
 import type { Matrix } from '../tensor.js';
 import { KernelRegression, type KernelRegressionOptions, type Targets } from './kernelRegression.js';
+import type { SolveReport } from './solvers/solveKernel.js';
 
 export interface RfmOptions extends Omit<KernelRegressionOptions, 'M'> {
   /** T: AGOP updates of M (default 1) */
@@ -30,6 +31,8 @@ export interface RfmIteration {
   iteration: number;
   rcond: number;
   method: 'cholesky' | 'lu' | undefined;
+  /** how the kernel system was solved */
+  solve: SolveReport;
   /** largest entry of the AGOP before normalization (absent for the final refit) */
   agopMax?: number;
 }
@@ -67,7 +70,7 @@ export class Rfm {
       await model.fit(X, Y);
       this.seconds.kernel += model.seconds.kernel;
       this.seconds.solve += model.seconds.solve;
-      this.history.push({ iteration: t, rcond: model.rcond, method: model.method });
+      this.history.push({ iteration: t, rcond: model.rcond, method: model.method, solve: model.solveReport! });
       return model;
     };
     let M: Matrix | undefined = options.M0;
