@@ -15,7 +15,7 @@ export { addon as nativeAddon } from './backend/cpu/addon.js';
 export type { Backend, BackendInfo, BackendStats, AdapterDescription, PairwiseKernel } from './backend/types.js';
 export { VERSION } from './version.js';
 export * from './metrics/index.js';
-export { readNpy, writeNpy, parseNpy, encodeNpy, type NpyArray, type NpyDtype } from './data/npy.js';
+export { readNpy, writeNpy, parseNpy, parseNpyHeader, encodeNpy, type NpyArray, type NpyDtype, type NpyHeader } from './data/npy.js';
 export { renderLineChart, renderVegaLite, svgToPng, type LineChartOptions, type Series, type RenderedChart } from './report/plot.js';
 export { renderEigenfunctionView, type EigenfunctionViewOptions } from './report/eigenfunctionView.js';
 export { renderHeatmap, classBoundaries, type HeatmapOptions } from './report/heatmap.js';
@@ -28,5 +28,15 @@ export { labelEncodedMnist, labelEncodedSplit, encodeLabels, type LabelEncodedMn
 export { majorityTokenTask, majorityToken, type MajorityTokenOptions, type TokenDataset, type TokenSplit } from './data/tokens.js';
 export { BatchSampler, epochOrder, gatherRows, gatherLabels, type BatchSamplerOptions, type SamplerState } from './data/batches.js';
 export { loadNpyDataset } from './data/npyDataset.js';
+export {
+  detectStandardDataset,
+  loadStandardDataset,
+  STANDARD_FORMATS,
+  type StandardFormat,
+  type StandardDatasetFiles,
+  type StandardDataset,
+  type DetectStandardOptions,
+  type LoadStandardOptions,
+} from './data/standard/index.js';
 export { standardizeSplit, fitStandardizer, applyStandardizer, type Standardizer } from './data/standardize.js';
 export * as nn from './nn/index.js';

@@ -51,7 +51,8 @@ function parseHeader(source: string, header: string): { descr: string; fortran: 
   return { descr: descr[1]!, fortran: fortran[1] === 'True', shape: dims };
 }
 
-function describeDescr(descr: string): string {
+/** A readable name for a numpy dtype string, e.g. "uint8 ('|u1')", for error messages. */
+export function describeNpyDtype(descr: string): string {
   const order = descr[0] === '>' ? 'big-endian ' : '';
   const kinds: Record<string, string> = { f: 'float', i: 'int', u: 'uint', b: 'bool', c: 'complex', U: 'unicode', S: 'bytes', O: 'object', M: 'datetime', m: 'timedelta' };
   const kind = kinds[descr[1] ?? ''] ?? 'unknown';
@@ -60,8 +61,21 @@ function describeDescr(descr: string): string {
   return `${order}${kind}${bits} ('${descr}')`;
 }
 
-/** Decodes the bytes of a .npy file. */
-export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
+/** What a .npy header says: the dtype string as written (e.g. '<f4', '|u1'), the order and the shape. */
+export interface NpyHeader {
+  /** numpy's dtype string, e.g. '<f4', '<i8', '|u1' */
+  descr: string;
+  fortranOrder: boolean;
+  shape: number[];
+  /** byte offset of the data within the file */
+  dataOffset: number;
+}
+
+/**
+ * Decodes only the header of a .npy file, whatever its dtype, so that callers which read other
+ * dtypes (the .npz loader reads uint8 images in place) share the parsing and its errors.
+ */
+export function parseNpyHeader(bytes: Uint8Array, source = 'npy'): NpyHeader {
   if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) fail(source, 'not a .npy file (the \\x93NUMPY magic is missing)');
   const major = bytes[6]!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -80,15 +94,21 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
   if (start + headerLen > bytes.length) fail(source, 'truncated .npy header');
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLen));
   const { descr, fortran, shape } = parseHeader(source, header);
+  return { descr, fortranOrder: fortran, shape, dataOffset: start + headerLen };
+}
+
+/** Decodes the bytes of a .npy file. */
+export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
+  const { descr, fortranOrder: fortran, shape, dataOffset } = parseNpyHeader(bytes, source);
   const kind = DESCR[descr] ?? (descr.startsWith('=') && DESCR[`<${descr.slice(1)}`]) ?? null;
   if (!kind) {
-    fail(source, `dtype ${describeDescr(descr)} is not supported; save the array as little-endian float32, float64, int32 or int64 (e.g. X.astype('<f4'))`);
+    fail(source, `dtype ${describeNpyDtype(descr)} is not supported; save the array as little-endian float32, float64, int32 or int64 (e.g. X.astype('<f4'))`);
   }
   if (fortran && shape.length > 1) {
     fail(source, 'the array is stored in Fortran (column-major) order; save it in C order (np.ascontiguousarray(X)) and try again');
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  const offset = start + headerLen;
+  const offset = dataOffset;
   const need = count * kind.bytes;
   if (bytes.length - offset < need) fail(source, `the data is truncated: shape (${shape.join(', ')}) needs ${need} bytes, the file has ${bytes.length - offset}`);
   // copy into a fresh, aligned buffer (the header length only guarantees 16- or 64-byte alignment
