@@ -1,13 +1,15 @@
 /** `ncgpu rfm` end to end: results.json, plots and heatmaps in --out; .npy input; clear argument errors. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../src/data/npy.js';
 import { gaussianMixture } from '../src/data/gaussian.js';
+import { idxBytes } from './helpers-datasets.js';
 
 const cli = fileURLToPath(new URL('../src/cli/index.ts', import.meta.url));
 const run = (args: string[]) =>
@@ -62,13 +64,38 @@ describe('ncgpu rfm', () => {
     expect(existsSync(join(out, 'gram_01.png'))).toBe(false);
   });
 
+  it('reads a folder of MNIST IDX files with the official split, --solver mixed, and records each solve', () => {
+    const images = (n: number) => idxBytes([n, 4, 4], Uint8Array.from({ length: n * 16 }, (_, i) => (i * 37 + (i >> 4) * 11) % 256));
+    const labels = (n: number) => idxBytes([n], Uint8Array.from({ length: n }, (_, i) => i % 10));
+    const folder = join(dir, 'MNIST', 'raw');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'train-images-idx3-ubyte.gz'), gzipSync(images(50)));
+    writeFileSync(join(folder, 'train-labels-idx1-ubyte'), labels(50));
+    writeFileSync(join(folder, 't10k-images-idx3-ubyte'), images(20));
+    writeFileSync(join(folder, 't10k-labels-idx1-ubyte'), labels(20));
+    const out = join(dir, 'idx');
+    const r = run(['rfm', '--dataset', join(dir, 'MNIST'), '--n-per-class', '4', '--layers', '2', '--width', '32', '--backend', 'cpu', '--solver', 'mixed', '--ridge', '1e-3', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/solver mixed on layers 1-final \(requested\); relative residual <= /);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(json.data).toMatchObject({ classes: 10, trainSize: 40, testSize: 20, inputDim: 16 });
+    expect(json.config.dataset).toMatchObject({ format: 'mnist-idx' });
+    for (const l of [...json.layers, json.final]) {
+      expect(l.solve).toMatchObject({ solver: 'mixed', reason: 'requested', converged: true });
+      expect(l.solve.relativeResidual).toBeLessThan(1e-4);
+    }
+  });
+
   it('fails with clear messages for bad arguments', () => {
     const cases: [string[], RegExp][] = [
       [['--bandwidth', '0'], /--bandwidth must be a number > 0, got '0'/],
       [['--kernel', 'cosine'], /--kernel must be one of laplace, gaussian, gaussian-rfm, got 'cosine'/],
       [['--layers', 'x'], /--layers must be an integer >= 1, got 'x'/],
       [['--dataset', join(dir, 'X.npy')], /--labels y\.npy is required/],
-      [['--dataset', 'cifar'], /--dataset must be mnist, gaussian or a path to an \.npy file/],
+      [['--dataset', 'cifar'], /--dataset must be mnist, gaussian, a folder of standard dataset files, an \.npz archive or an \.npy file/],
+      [['--solver', 'qr'], /--solver must be one of auto, direct, mixed, iterative, got 'qr'/],
+      [['--dataset', 'gaussian', '--width', '1000000000'], /--width 1000000000: .* exceed the cpu backend's/],
+      [['--dataset', 'gaussian', '--n-per-class', '200000', '--dim', '2', '--width', '8', '--solver', 'direct'], /the 'direct' solver at N = 2000000 \(--n-per-class\) needs .* available; use --solver mixed/],
       [['--n-per-class', '900'], /class '5' has 863 digits/],
     ];
     for (const [args, msg] of cases) {

@@ -7,12 +7,14 @@
  * (the three stages of each layer on a log scale) and gram_LL.png heatmaps of the centered,
  * row-normalized Gram of X~_l for a few layers.
  */
+import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
 import { type Dataset, type DatasetSplit, splitByClass } from '../data/dataset.js';
 import { gaussianMixture } from '../data/gaussian.js';
+import { loadStandardDataset } from '../data/standard/index.js';
 import { loadMnist } from '../data/mnist.js';
 import { readNpy } from '../data/npy.js';
 import { AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
@@ -22,6 +24,8 @@ import { renderLineChart } from '../report/plot.js';
 import { deepRfm, type DeepRfmResult, type StageValues } from '../rfm/deepRfm.js';
 import { FEATURE_MAPS, type FeatureMapKind } from '../rfm/features.js';
 import { centeredGram, gramSummary, type GramSummary } from '../rfm/gram.js';
+import { KERNEL_SOLVERS, chooseSolver, solverHostBytes, type KernelSolver } from '../rfm/solvers/choose.js';
+import { availableMemoryBytes, checkHostMemory } from '../memory.js';
 import { VERSION } from '../version.js';
 import { progressBar } from './progress.js';
 
@@ -46,6 +50,13 @@ export interface RfmCommandOptions {
   out: string;
   gramLayers?: string;
   quiet?: boolean;
+  solver: string;
+  shuffle?: boolean;
+  labelKind?: string;
+  panelRows?: string;
+  tolerance?: string;
+  maxIterations?: string;
+  landmarks?: string;
 }
 
 function int(name: string, v: string, min: number): number {
@@ -83,7 +94,10 @@ async function loadData(o: RfmCommandOptions, seed: number): Promise<LoadedData>
     const split = gaussianMixture({ k: 10, d, nPerClass, testPerClass: testPerClass ?? 50, seed });
     return { split, description: { name: 'gaussian', k: 10, d, nPerClass, testPerClass: testPerClass ?? 50 } };
   }
-  if (!o.dataset.endsWith('.npy')) throw new Error(`--dataset must be mnist, gaussian or a path to an .npy file, got '${o.dataset}'`);
+  if (o.dataset.endsWith('.npz') || isFolder(o.dataset)) return loadStandardData(o, testPerClass, seed);
+  if (!o.dataset.endsWith('.npy')) {
+    throw new Error(`--dataset must be mnist, gaussian, a folder of standard dataset files, an .npz archive or an .npy file, got '${o.dataset}'`);
+  }
   if (!o.labels) throw new Error('--labels y.npy is required with an .npy dataset');
   const x = await readNpy(o.dataset);
   if (x.shape.length !== 2) throw new Error(`${o.dataset} must be a 2-D array (rows are samples), got shape (${x.shape.join(', ')})`);
@@ -111,6 +125,41 @@ async function loadData(o: RfmCommandOptions, seed: number): Promise<LoadedData>
   return { split, description: { name: 'npy', features: o.dataset, labels: o.labels, k, d, nPerClass: split.train.shape[0] / k, testPerClass: testPerClass ?? 0 } };
 }
 
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** MNIST/Fashion-MNIST IDX, CIFAR-10/100 binary, SVHN .mat or .npz files, with their official split. */
+function loadStandardData(o: RfmCommandOptions, testPerClass: number | undefined, seed: number): LoadedData {
+  const labelKind = o.labelKind !== undefined ? oneOf('label-kind', o.labelKind, ['fine', 'coarse'] as const) : undefined;
+  const nPerClass = o.nPerClass !== undefined ? int('n-per-class', o.nPerClass, 1) : undefined;
+  const loaded = loadStandardDataset(o.dataset, { nPerClass, testPerClass, seed, shuffle: o.shuffle ?? false, labelKind });
+  return { split: loaded.split, description: { ...loaded.description, format: loaded.format, path: o.dataset } };
+}
+
+/**
+ * Refuses a run whose matrices cannot fit before any of them is made, naming the option that
+ * sets the size: the layer features (N x width, a few live at once) and the kernel system.
+ */
+function checkRunSize(ctx: Context, n: number, nTest: number, d: number, width: number, solver: KernelSolver): void {
+  const widest = Math.max(d, width);
+  if ((n + nTest) * widest > ctx.backend.maxElements) {
+    throw new Error(`--width ${width}: ${n + nTest} samples x ${widest} features exceed the ${ctx.name} backend's ${ctx.backend.maxElements} elements per matrix`);
+  }
+  // X_l, X~_l and phi(X~_l) of train and test are alive together
+  checkHostMemory(3 * 4 * (n + nTest) * widest, `--width ${width} (${n + nTest} samples)`, 'lower --width or --n-per-class');
+  const choice = chooseSolver(solver, n, ctx.name, availableMemoryBytes());
+  checkHostMemory(
+    solverHostBytes(choice.solver, n),
+    `the '${choice.solver}' solver at N = ${n} (--n-per-class)`,
+    choice.solver === 'direct' ? "use --solver mixed (half the memory) or iterative, or lower --n-per-class" : 'use --solver iterative or lower --n-per-class',
+  );
+}
+
 /** Layers whose Gram is drawn: first, middle and last unless given. */
 function gramLayersOf(spec: string | undefined, layers: number): number[] {
   if (spec === undefined) return [...new Set([1, Math.ceil(layers / 2), layers])];
@@ -122,6 +171,23 @@ function gramLayersOf(spec: string | undefined, layers: number): number[] {
 
 const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? '-' : Math.abs(v) >= 1e-2 && Math.abs(v) < 1e4 ? v.toPrecision(digits) : v.toExponential(digits - 1));
 const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)}%`);
+
+/** One line per run of layers solved alike: the solver, why, and the worst relative residual. */
+export function solverSummary(r: DeepRfmResult): string[] {
+  const solves = [...r.layers.map((l) => ({ at: String(l.layer), s: l.solve })), { at: 'final', s: r.final.solve }];
+  const lines: string[] = [];
+  let i = 0;
+  while (i < solves.length) {
+    let j = i;
+    while (j + 1 < solves.length && solves[j + 1]!.s.solver === solves[i]!.s.solver && solves[j + 1]!.s.reason === solves[i]!.s.reason) j++;
+    const run = solves.slice(i, j + 1);
+    const worst = Math.max(...run.map((x) => x.s.relativeResidual));
+    const where = i === j ? `layer ${run[0]!.at}` : `layers ${run[0]!.at}-${run[run.length - 1]!.at}`;
+    lines.push(`solver ${run[0]!.s.solver} on ${where} (${run[0]!.s.reason}); relative residual <= ${worst.toExponential(1)}`);
+    i = j + 1;
+  }
+  return lines;
+}
 
 /** The per-layer NC1/NC2 table printed at the end of a run. */
 export function formatRfmTable(r: DeepRfmResult): string {
@@ -175,11 +241,24 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
   const width = o.width !== undefined ? int('width', o.width, 1) : undefined;
   const backend = oneOf<BackendChoice>('backend', o.backend, BACKEND_CHOICES);
   const gramLayers = gramLayersOf(o.gramLayers, layers);
+  const solver = oneOf<KernelSolver>('solver', o.solver, KERNEL_SOLVERS);
+  const panelRows = o.panelRows !== undefined ? int('panel-rows', o.panelRows, 1) : undefined;
+  const iterative = {
+    tolerance: o.tolerance !== undefined ? num('tolerance', o.tolerance, (v) => v > 0 && v < 1, 'a number in (0, 1)') : undefined,
+    maxIterations: o.maxIterations !== undefined ? int('max-iterations', o.maxIterations, 1) : undefined,
+    landmarks: o.landmarks !== undefined ? int('landmarks', o.landmarks, 0) : undefined,
+  };
 
   const started = performance.now();
   const { split, description } = await loadData(o, seed);
   const { train, test } = split;
   const ctx = await createContext({ backend });
+  try {
+    checkRunSize(ctx, train.shape[0], test.shape[0], train.shape[1], width ?? (features === 'cos' ? 4096 : 1024), solver);
+  } catch (e) {
+    await ctx.dispose();
+    throw e;
+  }
   try {
     const info = ctx.info();
     const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : null;
@@ -200,7 +279,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
         T ? { X: T, labels: test.labels } : undefined,
         {
           layers, kernel, bandwidth, ridge, features, width, gamma, normalize, diagonal: o.diagonal ?? false,
-          layerPredictor, seed, classes: train.k, keep: gramLayers,
+          layerPredictor, seed, classes: train.k, keep: gramLayers, solver, panelRows, iterative,
           onWarning: (m) => warnings.push(m),
           onLayer: () => bar.tick(),
         },
@@ -242,6 +321,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
         rcond: l.rcond,
         rcondRefit: l.rcondRefit,
         solveMethod: l.solveMethod,
+        solve: l.solve,
         clipped: l.clipped,
         agopMax: l.agopMax,
         inputDim: l.inputDim,
@@ -259,6 +339,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
     for (const g of grams) {
       console.log(`Gram of X~ at layer ${g.layer}: within-class ${g.within.toFixed(3)} (collapse: 1), between-class ${g.between.toFixed(3)} (collapse: ${g.targetBetween.toFixed(3)})`);
     }
+    for (const line of solverSummary(result)) console.log(line);
     if (warnings.length > 0) console.log(`${warnings.length} warning(s); see results.json`);
     console.log(`wrote ${join(o.out, 'results.json')}, nc1.png, nc2.png, ${grams.map((g) => g.file).join(', ')} in ${json.seconds.toFixed(1)} s`);
   } finally {
@@ -270,10 +351,16 @@ export function registerRfmCommand(program: Command): void {
   program
     .command('rfm')
     .description('Deep RFM: per-layer NC1/NC2 of X, X~ = X M^1/2 and phi(X~), accuracy, Gram heatmaps')
-    .option('--dataset <name>', "'mnist', 'gaussian', or a path to X.npy (rows are samples)", 'mnist')
+    .option(
+      '--dataset <name>',
+      "'mnist' (bundled digits), 'gaussian', a folder of MNIST/Fashion-MNIST IDX, CIFAR-10/100 binary or SVHN .mat files, an .npz archive (x_train, y_train, x_test, y_test), or X.npy (rows are samples)",
+      'mnist',
+    )
     .option('--labels <path>', 'y.npy with integer labels (for an .npy dataset)')
-    .option('--n-per-class <n>', 'training samples per class (default 200; .npy: all that the test split leaves)')
-    .option('--test-per-class <n>', 'test samples per class (default 50; .npy: 0)')
+    .option('--n-per-class <n>', 'training samples per class (default 200; .npy: all that the test split leaves; dataset files: all)')
+    .option('--test-per-class <n>', 'test samples per class (default 50; .npy: 0; dataset files: the whole official test split)')
+    .option('--shuffle', 'dataset files: pick the samples of each class at random (seeded by --seed) instead of the first ones')
+    .option('--label-kind <kind>', 'CIFAR-100: fine (100 classes) or coarse (20)')
     .option('--dim <d>', "dimension of the 'gaussian' data set (default 64)")
     .option('--layers <n>', 'Deep RFM layers', '10')
     .option('--kernel <name>', `kernel: ${KERNELS.join(', ')}`, 'laplace')
@@ -289,6 +376,11 @@ export function registerRfmCommand(program: Command): void {
     .option('--backend <name>', `backend: ${BACKEND_CHOICES.join(', ')}`, 'auto')
     .option('--out <dir>', 'output folder', 'out/rfm')
     .option('--gram-layers <list>', 'layers whose Gram heatmap is drawn, e.g. 1,5,10 (default first, middle, last)')
+    .option('--solver <name>', `kernel-system solver: ${KERNEL_SOLVERS.join(', ')} (auto: direct f64 up to N = 2000, else mixed f32 + f64 refinement when the kernel matrix fits in memory, else iterative)`, 'auto')
+    .option('--panel-rows <n>', 'rows per panel of the stored kernel matrix (default: 1 GiB of f32 per panel)')
+    .option('--tolerance <t>', 'iterative solver: relative residual to stop at (default 1e-4)')
+    .option('--max-iterations <n>', 'iterative solver: iterations at most (default 500)')
+    .option('--landmarks <m>', 'iterative solver: Nystrom landmarks of the preconditioner (default min(N, 2000); 0: none)')
     .option('--quiet', 'no progress output')
     .action((opts: RfmCommandOptions) => runRfmCommand(opts));
 }
