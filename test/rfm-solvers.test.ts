@@ -138,6 +138,26 @@ describe('solver choice', () => {
   });
 });
 
+describe('cpu panel storage', () => {
+  it('reuses the array of a released panelled matrix of the same size (kernel matrices layer after layer)', async () => {
+    const ctx = await context('cpu');
+    const n = 8200; // past the 256 MiB pool: the size where a second copy matters
+    const a = ctx.backend.allocPanels(n, n, 3000);
+    expect(a.panels).toHaveLength(3);
+    a.panels.slice(0, 2).forEach((p) => ctx.backend.release(p));
+    const b = ctx.backend.allocPanels(n, n, 3000);
+    // (booleans only: a failing expect would print all 67 million values)
+    expect(b.host === a.host).toBe(false); // a panel of the first was still live
+    ctx.backend.release(a.panels[2]!);
+    b.panels.forEach((p) => ctx.backend.release(p));
+    expect(ctx.stats().pooledBytes).toBeGreaterThanOrEqual(4 * n * n);
+    const c = ctx.backend.allocPanels(n, n, 4100);
+    expect(c.host === a.host || c.host === b.host).toBe(true);
+    c.panels.forEach((p) => ctx.backend.release(p));
+    await ctx.dispose();
+  });
+});
+
 describe.each(BACKENDS)('row panels and solvers on %s', (backend) => {
   let ctx: Context;
   beforeAll(async () => {

@@ -10,8 +10,14 @@ import { addon, type Addon } from './addon.js';
 interface CpuStorage {
   data: Float32Array;
   released?: boolean;
-  /** a view into a larger array (a row panel): never pooled, since it would keep the whole array alive */
-  view?: boolean;
+  /** a row panel: a view into its group's array, never pooled on its own */
+  group?: PanelGroup;
+}
+
+/** The panels of one allocPanels call: when the last is released, the whole array may be reused. */
+interface PanelGroup {
+  host: Float32Array;
+  live: number;
 }
 
 /**
@@ -38,6 +44,8 @@ export class CpuBackend implements Backend {
   private pooledBytes = 0;
   private ceScratch = new Float64Array(0);
   private readBytes = 0;
+  /** the array of the last panelled matrix once all its panels are released (see allocPanels) */
+  private spareHost: Float32Array | undefined;
 
   constructor(threads?: number) {
     if (threads !== undefined) this.native.setThreads(threads);
@@ -68,12 +76,19 @@ export class CpuBackend implements Backend {
   }
 
   allocPanels(rows: number, cols: number, panelRows: number): { panels: Storage[]; host: Float32Array } {
-    // one array, so that LAPACK sees the whole matrix; V8 allows typed arrays past 2^31 elements
-    const host = new Float32Array(rows * cols);
+    // one array, so that LAPACK sees the whole matrix; V8 allows typed arrays past 2^31 elements.
+    // Layer after layer Deep RFM asks for the same N x N kernel matrix: reusing the last one saves
+    // zero-filling gigabytes and, more importantly, never holds two of them while the garbage
+    // collector has not yet freed the old one.
+    const spare = this.spareHost;
+    this.spareHost = undefined;
+    const host = spare && spare.length === rows * cols ? spare : new Float32Array(rows * cols);
+    const group: PanelGroup = { host, live: 0 };
     const panels: Storage[] = [];
     for (let r0 = 0; r0 < rows; r0 += panelRows) {
       const st = this.track(host.subarray(r0 * cols, Math.min(rows, r0 + panelRows) * cols));
-      st.view = true;
+      st.group = group;
+      group.live++;
       panels.push(st);
     }
     return { panels, host };
@@ -85,7 +100,10 @@ export class CpuBackend implements Backend {
     st.released = true;
     this.live--;
     this.liveBytes -= st.data.byteLength;
-    if (st.view) return;
+    if (st.group) {
+      if (--st.group.live === 0 && st.group.host.byteLength > POOL_BYTES) this.spareHost = st.group.host;
+      return;
+    }
     // the array only ever lives inside storage objects (download copies), so it can be reused
     if (this.pooledBytes + st.data.byteLength > POOL_BYTES) return;
     let list = this.pool.get(st.data.length);
@@ -289,7 +307,9 @@ export class CpuBackend implements Backend {
   stats(): BackendStats {
     let pooledBuffers = 0;
     for (const list of this.pool.values()) pooledBuffers += list.length;
-    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers, pooledBytes: this.pooledBytes, readBytes: this.readBytes };
+    if (this.spareHost) pooledBuffers++;
+    const pooledBytes = this.pooledBytes + (this.spareHost?.byteLength ?? 0);
+    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers, pooledBytes, readBytes: this.readBytes };
   }
 
   info(): BackendInfo {
@@ -297,6 +317,7 @@ export class CpuBackend implements Backend {
   }
 
   async dispose(): Promise<void> {
+    this.spareHost = undefined;
     this.pool.clear();
     this.pooledBytes = 0;
   }
