@@ -7,6 +7,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { VERSION, nativeAddon } from '../src/index.js';
 import { findHardwareAdapter } from '../src/backend/webgpu/adapter.js';
+import { benchAgop } from './agop.js';
 import { benchCore } from './core.js';
 import { benchMetrics } from './metrics.js';
 import { benchNn } from './nn.js';
@@ -20,7 +21,7 @@ const gpu = (values.gpu ?? ((await findHardwareAdapter()) ? 'webgpu' : 'webgpu-s
 
 const started = new Date().toISOString();
 const options = { quick: values.quick!, gpu };
-const results = [...(await benchCore(options)), ...(await benchMetrics(options)), ...(await benchUfm(options)), ...(await benchRfm(options)), ...(await benchNn(options))];
+const results = [...(await benchCore(options)), ...(await benchMetrics(options)), ...(await benchUfm(options)), ...(await benchAgop(options)), ...(await benchRfm(options)), ...(await benchNn(options))];
 const dir = new URL('./results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 const file = new URL('bench.json', dir);

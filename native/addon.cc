@@ -422,7 +422,9 @@ TaskPtr parse_pairwise(const Napi::CallbackInfo& info, bool async) {
 // agop
 // ---------------------------------------------------------------------------
 TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
-  Args args(info, "agop", 13);
+  // the point index sits before 'mahal', so a binary built before it existed rejects the call
+  // (a number where it reads the kernel) instead of silently summing over every point
+  Args args(info, "agop", 15);
   ArrayArg x = args.f32(0, "x");
   const int64_t n = args.dim(1, "n");
   const int64_t d = args.dim(2, "d");
@@ -430,18 +432,22 @@ TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
   const int64_t k = args.dim(4, "k");
   ArrayArg points = args.f32(5, "points");
   const int64_t m = args.dim(6, "m");
-  ArrayArg mahal = args.f32_or_null(7, "mahal");
-  const double kd = args.number(8, "kernel");
+  ArrayArg index;
+  if (!args.at(7).IsNull() && !args.at(7).IsUndefined()) index = args.i32(7, "pointIndex");
+  ArrayArg mahal = args.f32_or_null(8, "mahal");
+  const double kd = args.number(9, "kernel");
   if (!(kd == 1 || kd == 2 || kd == 3)) {
     args.range_error("argument 'kernel' must be 1 (laplace), 2 (gaussian) or 3 (gaussian-rfm), got " + fmt_number(kd));
   }
   const int kernel = static_cast<int>(kd);
-  const double bandwidth = args.number(9, "bandwidth");
+  const double bandwidth = args.number(10, "bandwidth");
   if (!(bandwidth > 0) || std::isinf(bandwidth)) args.range_error("bandwidth must be a finite number > 0, got " + fmt_number(bandwidth));
-  const bool self = args.boolean(10, "self");
-  const int64_t batch_rows = args.dim(11, "batchRows");
+  const bool self = args.boolean(11, "self");
+  const int64_t batch_rows = args.dim(12, "batchRows");
   if (batch_rows < 1) args.range_error("argument 'batchRows' must be >= 1");
-  ArrayArg out = args.f32(12, "out");
+  const int64_t output_block = args.dim(13, "outputBlock");
+  if (output_block < 1) args.range_error("argument 'outputBlock' must be >= 1");
+  ArrayArg out = args.f32(14, "out");
 
   const uint64_t nx = args.mul(n, d), na = args.mul(n, k), np = args.mul(m, d), nm = args.mul(d, d);
   args.need(x, "x", nx, shape(n, d));
@@ -450,6 +456,15 @@ TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
   if (mahal.present) args.need(mahal, "mahal", nm, shape(d, d));
   args.need(out, "out", nm, shape(d, d));
   if (self && (m != n || points.data != x.data)) args.range_error("argument 'self' needs the points to be the centers");
+  if (index.present) {
+    const int32_t* pi = index.i32();
+    for (size_t i = 0; i < index.length; ++i) {
+      if (pi[i] < 0 || pi[i] >= m) {
+        args.range_error("argument 'pointIndex' holds " + std::to_string(pi[i]) + " at " + std::to_string(i) +
+                         ", outside the " + std::to_string(m) + " points");
+      }
+    }
+  }
   args.no_overlap(out, "out", nm, x, "x", nx, false);
   args.no_overlap(out, "out", nm, alpha, "alpha", na, false);
   args.no_overlap(out, "out", nm, points, "points", np, false);
@@ -458,9 +473,25 @@ TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
   auto task = std::make_unique<Task>("agop", async);
   for (const ArrayArg* a : {&x, &alpha, &points, &out}) task->keep_alive(a->object);
   if (mahal.present) task->keep_alive(mahal.object);
-  const float *px = x.f32(), *pa = alpha.f32(), *pp = points.f32(), *pm = mahal.present ? mahal.f32() : nullptr;
+  if (index.present) task->keep_alive(index.object);
+  cpu::AgopProblem p;
+  p.x = x.f32();
+  p.n = n;
+  p.d = d;
+  p.alpha = alpha.f32();
+  p.k = k;
+  p.points = points.f32();
+  p.m = m;
+  p.point_index = index.present ? index.i32() : nullptr;
+  p.samples = index.present ? static_cast<int64_t>(index.length) : 0;
+  p.mahal = mahal.present ? mahal.f32() : nullptr;
+  p.kernel = kernel;
+  p.bandwidth = bandwidth;
+  p.self = self;
+  p.batch_rows = batch_rows;
+  p.output_block = output_block;
   float* po = out.f32();
-  task->run = [=] { cpu::agop(px, n, d, pa, k, pp, m, pm, kernel, bandwidth, self, batch_rows, po); };
+  task->run = [=] { cpu::agop(p, po); };
   return task;
 }
 

@@ -195,8 +195,9 @@ void sgemm_direct(bool trans_a, bool trans_b, int m, int n, int k, float alpha, 
 // ---------------------------------------------------------------------------
 // Pairwise kernels
 // ---------------------------------------------------------------------------
-void pairwise(const float* x, int n, const float* z, int m, int d, const float* mahal, int kernel,
-              double bandwidth, float* out) {
+namespace {
+
+void check_kernel(int kernel, double bandwidth) {
   if (kernel < kSquaredDistance || kernel > kLaplaceGrad) {
     throw std::invalid_argument("pairwise: argument 'kernel' must be 0, 1, 2, 3 or 4, got " + std::to_string(kernel));
   }
@@ -205,8 +206,41 @@ void pairwise(const float* x, int n, const float* z, int m, int d, const float* 
     std::snprintf(buf, sizeof buf, "%g", bandwidth);
     throw std::invalid_argument(std::string("pairwise: bandwidth must be > 0, got ") + buf);
   }
-  if (n <= 0 || m <= 0) return;
+}
 
+void finish_checked(float* out, int64_t n, int64_t m, const float* sqx, const float* sqz, int kernel, double L) {
+  switch (kernel) {
+    case kSquaredDistance:
+      pairwise_epilogue<kSquaredDistance>(out, n, m, sqx, sqz, 0.0f);
+      break;
+    case kLaplace:
+      pairwise_epilogue<kLaplace>(out, n, m, sqx, sqz, static_cast<float>(-1.0 / L));
+      break;
+    case kLaplaceGrad:
+      pairwise_epilogue<kLaplaceGrad>(out, n, m, sqx, sqz, static_cast<float>(-1.0 / L));
+      break;
+    case kGaussian:
+      pairwise_epilogue<kGaussian>(out, n, m, sqx, sqz, static_cast<float>(-1.0 / (2.0 * L * L)));
+      break;
+    default:  // kGaussianRfm
+      pairwise_epilogue<kGaussianRfm>(out, n, m, sqx, sqz, static_cast<float>(-1.0 / L));
+      break;
+  }
+}
+
+}  // namespace
+
+void pairwise_finish(float* out, int64_t n, int64_t m, const float* sqx, const float* sqz, int kernel,
+                     double bandwidth) {
+  check_kernel(kernel, bandwidth);
+  if (n <= 0 || m <= 0) return;
+  finish_checked(out, n, m, sqx, sqz, kernel, bandwidth);
+}
+
+void pairwise(const float* x, int n, const float* z, int m, int d, const float* mahal, int kernel,
+              double bandwidth, float* out) {
+  check_kernel(kernel, bandwidth);
+  if (n <= 0 || m <= 0) return;
   std::vector<float> sqx(static_cast<size_t>(n));
   std::vector<float> sqz(static_cast<size_t>(m));
   if (mahal != nullptr && d > 0) {
@@ -231,24 +265,7 @@ void pairwise(const float* x, int n, const float* z, int m, int d, const float* 
     gemm_f32(false, true, n, m, d, -2.0f, x, z, 0.0f, out, 1, 0, 0, 0);
   }
 
-  const double L = bandwidth;
-  switch (kernel) {
-    case kSquaredDistance:
-      pairwise_epilogue<kSquaredDistance>(out, n, m, sqx.data(), sqz.data(), 0.0f);
-      break;
-    case kLaplace:
-      pairwise_epilogue<kLaplace>(out, n, m, sqx.data(), sqz.data(), static_cast<float>(-1.0 / L));
-      break;
-    case kLaplaceGrad:
-      pairwise_epilogue<kLaplaceGrad>(out, n, m, sqx.data(), sqz.data(), static_cast<float>(-1.0 / L));
-      break;
-    case kGaussian:
-      pairwise_epilogue<kGaussian>(out, n, m, sqx.data(), sqz.data(), static_cast<float>(-1.0 / (2.0 * L * L)));
-      break;
-    default:  // kGaussianRfm
-      pairwise_epilogue<kGaussianRfm>(out, n, m, sqx.data(), sqz.data(), static_cast<float>(-1.0 / L));
-      break;
-  }
+  finish_checked(out, n, m, sqx.data(), sqz.data(), kernel, bandwidth);
 }
 
 // ---------------------------------------------------------------------------

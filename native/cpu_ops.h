@@ -65,6 +65,13 @@ enum PairwiseKernel : int {
 void pairwise(const float* x, int n, const float* z, int m, int d, const float* mahal, int kernel,
               double bandwidth, float* out);
 
+// The second half of pairwise(), for callers that form the cross terms
+// themselves: out (n x m) holds -2 <x_i, z_j>_M on entry and
+// kernel(max(out_ij + sqx[i] + sqz[j], 0)) on exit, with sqx and sqz the
+// squared M-norms of the rows. The kernel and bandwidth are checked as in pairwise().
+void pairwise_finish(float* out, int64_t n, int64_t m, const float* sqx, const float* sqz, int kernel,
+                     double bandwidth);
+
 // ---------------------------------------------------------------------------
 // Row-wise and elementwise ops
 // ---------------------------------------------------------------------------

@@ -1,15 +1,20 @@
-// Z[j, c d + p] = alpha[j, c] * xm[j, p] for `rows` centers: the right-hand side of the AGOP
-// GEMM (shaders/agop.wgsl), one d-wide block of scaled center coordinates per output c.
+// Z[j, c d + p] = alpha[j, c0 + c] * xm[j, p] for `rows` centers and the kc outputs from c0: the
+// right-hand side of the AGOP GEMM (shaders/agop.wgsl), one d-wide block of scaled center
+// coordinates per output. alpha rows are k long; Z rows are kc d long.
 
 struct CoefParams {
   rows: u32,
   d: u32,
   k: u32,
+  kc: u32,
+  c0: u32,
   offZ: u32,
   offAlpha: u32,
   offXm: u32,
   groupsX: u32,
   pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> cp: CoefParams;
@@ -20,7 +25,7 @@ struct CoefParams {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let e = (wg.y * cp.groupsX + wg.x) * 256u + lid;
-  let kd = cp.k * cp.d;
+  let kd = cp.kc * cp.d;
   if (e >= cp.rows * kd) {
     return;
   }
@@ -28,5 +33,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let rem = e - j * kd;
   let c = rem / cp.d;
   let p = rem - c * cp.d;
-  z[cp.offZ + e] = alpha[cp.offAlpha + j * cp.k + c] * xm[cp.offXm + j * cp.d + p];
+  z[cp.offZ + e] = alpha[cp.offAlpha + j * cp.k + cp.c0 + c] * xm[cp.offXm + j * cp.d + p];
 }

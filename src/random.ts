@@ -52,6 +52,25 @@ export class Rng {
     return out;
   }
 
+  /**
+   * `count` distinct integers drawn uniformly from 0..n-1, in ascending order (a partial
+   * Fisher-Yates shuffle; all of 0..n-1 when count >= n).
+   */
+  choose(n: number, count: number): Int32Array {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`Rng.choose: n must be a non-negative integer, got ${n}`);
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`Rng.choose: count must be a non-negative integer, got ${count}`);
+    const take = Math.min(count, n);
+    const pool = new Int32Array(n);
+    for (let i = 0; i < n; i++) pool[i] = i;
+    for (let i = 0; i < take; i++) {
+      const j = this.int(i, n - 1);
+      const t = pool[i]!;
+      pool[i] = pool[j]!;
+      pool[j] = t;
+    }
+    return pool.slice(0, take).sort();
+  }
+
   /** A fresh generator seeded from this one, for independent streams. */
   split(): Rng {
     return new Rng(this.int(0, 0x7fffffff));

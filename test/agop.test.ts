@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Context } from '../src/index.js';
-import { agop, agopDetailed } from '../src/ops/agop.js';
+import { agop, agopDetailed, agopPlan } from '../src/ops/agop.js';
 import type { Kernel } from '../src/ops/kernels.js';
 import { Rng } from '../src/random.js';
 import { BACKENDS, context, expectClose, randn, randomPsd } from './helpers.js';
@@ -71,6 +71,13 @@ function agopReference(pr: Problem, kernel: Kernel, L: number, points: Float64Ar
   return g;
 }
 
+/** rows `index` of an m x d matrix */
+function rowsAt(a: Float64Array, d: number, index: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(index.length * d);
+  for (let i = 0; i < index.length; i++) out.set(a.subarray(index[i]! * d, (index[i]! + 1) * d), i * d);
+  return out;
+}
+
 function problem(rng: Rng, n: number, d: number, k: number, withM: boolean): Problem {
   const x = randn(rng, n * d, 0.7);
   const alpha = randn(rng, n * k);
@@ -114,6 +121,93 @@ describe.each(BACKENDS)('agop on %s', (backend) => {
     }
   }
 
+  it('runs the outputs in blocks when the scaled centers do not fit the memory budget', async () => {
+    for (const withM of [false, true]) {
+      const pr = problem(new Rng(21), 37, 9, 3, withM);
+      const { X, A, M } = upload(pr);
+      const ref = agopReference(pr, 'laplace', 2, pr.x, pr.n);
+      // 9 kB (10.5 kB with X M) holds Z for two of the three outputs with batches of 16 points; 6 kB
+      // one output at a time
+      const memoryBytes = withM ? 10500 : 9000;
+      const two = await agopDetailed(X, A, X, 'laplace', 2, { M, normalize: 'none', memoryBytes, batchRows: 16 });
+      expect([two.outputBlock, two.batchRows]).toEqual([2, 16]);
+      expectClose(await two.agop.read(), ref, 2e-4, `AGOP in output blocks of 2${withM ? ' with M' : ''}`);
+      const one = await agopDetailed(X, A, X, 'laplace', 2, { M, normalize: 'none', memoryBytes: 6000 });
+      expect(one.outputBlock).toBe(1);
+      expect(one.batchRows).toBeLessThan(pr.n);
+      expectClose(await one.agop.read(), ref, 2e-4, `AGOP one output at a time${withM ? ' with M' : ''}`);
+      for (const m of [X, A, M, two.agop, one.agop]) m?.dispose();
+    }
+  });
+
+  for (const kernel of ['laplace', 'gaussian'] as const) {
+    for (const withM of [false, true]) {
+      it(`${kernel}${withM ? ' with M' : ''}: summed over a seeded subset of the points`, async () => {
+        const rng = new Rng(31 + kernel.length + (withM ? 1 : 0));
+        const pr = problem(rng, 37, 9, 3, withM);
+        const L = 2;
+        const { X, A, M } = upload(pr);
+        // over 15 of the centers in batches of 4 (the last batch holds 3), and in output blocks
+        for (const options of [{ batchRows: 4 }, { memoryBytes: 6000 }]) {
+          const r = await agopDetailed(X, A, X, kernel, L, { M, normalize: 'none', samples: 15, seed: 5, ...options });
+          const idx = r.sampled!;
+          expect(idx).toBeInstanceOf(Int32Array);
+          expect(idx.length).toBe(15);
+          for (let i = 0; i < idx.length; i++) {
+            expect(idx[i]).toBeGreaterThanOrEqual(i === 0 ? 0 : idx[i - 1]! + 1);
+            expect(idx[i]).toBeLessThan(pr.n);
+          }
+          // 'none' scales the subset's sum by N / samples
+          const ref = agopReference(pr, kernel, L, rowsAt(pr.x, pr.d, idx), idx.length).map((v) => (v * pr.n) / 15);
+          expectClose(await r.agop.read(), ref, 2e-4, `${kernel} AGOP over the sampled centers ${JSON.stringify(options)}`);
+          r.agop.dispose();
+        }
+        // over 9 of 23 other points
+        const pts = randn(rng, 23 * pr.d, 0.7);
+        const P = ctx.matrix(pts, [23, pr.d]);
+        const r2 = await agopDetailed(X, A, P, kernel, L, { M, normalize: 'none', samples: 9, seed: 2, batchRows: 5 });
+        const ref2 = agopReference(pr, kernel, L, rowsAt(pts, pr.d, r2.sampled!), 9).map((v) => (v * 23) / 9);
+        expectClose(await r2.agop.read(), ref2, 2e-4, `${kernel} AGOP over sampled other points`);
+        for (const m of [X, A, M, P, r2.agop]) m?.dispose();
+      });
+    }
+  }
+
+  it('draws the same subset for the same seed, and sums over all points when samples >= N', async () => {
+    const pr = problem(new Rng(41), 30, 6, 2, false);
+    const { X, A } = upload(pr);
+    const a = await agopDetailed(X, A, X, 'laplace', 2, { samples: 10, seed: 3 });
+    const b = await agopDetailed(X, A, X, 'laplace', 2, { samples: 10, seed: 3 });
+    const c = await agopDetailed(X, A, X, 'laplace', 2, { samples: 10, seed: 4 });
+    expect(Array.from(b.sampled!)).toEqual(Array.from(a.sampled!));
+    expect(Array.from(c.sampled!)).not.toEqual(Array.from(a.sampled!));
+    expect(await b.agop.read()).toEqual(await a.agop.read());
+    // max normalization does not see the N / samples scale
+    const ref = agopReference(pr, 'laplace', 2, rowsAt(pr.x, pr.d, a.sampled!), 10);
+    const refMax = Math.max(...ref);
+    expectClose(await a.agop.read(), ref.map((v) => v / refMax), 2e-4, 'max-normalized subset AGOP');
+    const full = await (await agop(X, A, X, 'laplace', 2, { normalize: 'none' })).read();
+    for (const samples of [30, 31, 1000]) {
+      const r = await agopDetailed(X, A, X, 'laplace', 2, { normalize: 'none', samples });
+      expect(r.sampled).toBeUndefined();
+      expectClose(await r.agop.read(), full, 1e-6, `samples = ${samples} of 30`);
+      r.agop.dispose();
+    }
+    for (const m of [X, A, a.agop, b.agop, c.agop]) m.dispose();
+  });
+
+  it('rejects a bad number of samples or seed', async () => {
+    const X = ctx.matrix(new Float32Array(20).map((_, i) => Math.sin(i)), [5, 4]);
+    const A = ctx.matrix(new Float32Array(10).fill(1), [5, 2]);
+    for (const samples of [0, -3, 2.5, Number.NaN, Infinity]) {
+      await expect(agop(X, A, X, 'laplace', 1, { samples })).rejects.toThrow(RangeError);
+      await expect(agop(X, A, X, 'laplace', 1, { samples })).rejects.toThrow(/'samples' must be a positive integer/);
+    }
+    await expect(agop(X, A, X, 'laplace', 1, { samples: 2, seed: 0.5 })).rejects.toThrow(/'seed' must be an integer/);
+    X.dispose();
+    A.dispose();
+  });
+
   it('normalizes by the max (default) or the trace, and keeps only the diagonal when asked', async () => {
     const pr = problem(new Rng(3), 30, 6, 2, false);
     const { X, A } = upload(pr);
@@ -148,6 +242,25 @@ describe.each(BACKENDS)('agop on %s', (backend) => {
   });
 });
 
+describe('agopPlan', () => {
+  it('builds Z for all outputs at once when it fits, else the fewest equal blocks', () => {
+    // N = 10,000, d = 784, K = 10: Z is 314 MB, inside the default 512 MiB with batches of 2,500
+    expect(agopPlan(10000, 784, 10, 10000)).toMatchObject({ outputBlock: 10, batchRows: 2500, memoryBytes: 512 * 2 ** 20 });
+    // a 400 MB budget leaves room for Z of 5 outputs (two blocks) but not of 10
+    const half = agopPlan(10000, 784, 10, 10000, { memoryBytes: 400e6 });
+    expect(half.outputBlock).toBe(5);
+    expect(half.bytes).toBeLessThanOrEqual(400e6);
+    // N = 50,000, d = 3,072: one output's Z is 614 MB, so the default budget grows to hold it and
+    // a batch of 2,048 points (evened out to 25 batches of 2,000)
+    const big = agopPlan(50000, 3072, 10, 50000);
+    expect(big).toMatchObject({ outputBlock: 1, batchRows: 2000 });
+    expect(big.memoryBytes).toBeGreaterThan(1e9);
+    expect(big.memoryBytes).toBeLessThan(1.3e9);
+    // a sampled subset sizes the batches to the subset
+    expect(agopPlan(10000, 784, 10, 1000).batchRows).toBe(1000);
+  });
+});
+
 describe('agop on webgpu-software with operands split over storage bindings', () => {
   it('matches the reference when no operand fits one 4 KiB binding', async () => {
     const ctx = await context('webgpu-software', { maxBindingBytes: 4096 });
@@ -159,7 +272,15 @@ describe('agop on webgpu-software with operands split over storage bindings', ()
         const M = pr.M ? ctx.matrix(pr.M, [pr.d, pr.d]) : undefined;
         const G = await agop(X, A, X, 'laplace', 2, { M, normalize: 'none', batchRows: 40 });
         expectClose(await G.read(), agopReference(pr, 'laplace', 2, pr.x, pr.n), 2e-4, `chunked AGOP${withM ? ' with M' : ''}`);
+        for (const m of [X, A, M, G]) m?.dispose();
       }
+      // sampled centers: 120 x 10 centers span two bindings, so the gather reads them in parts
+      const pr = problem(new Rng(12), 120, 10, 2, false);
+      const X = ctx.matrix(pr.x, [pr.n, pr.d]);
+      const A = ctx.matrix(pr.alpha, [pr.n, pr.k]);
+      const r = await agopDetailed(X, A, X, 'laplace', 2, { normalize: 'none', samples: 25, seed: 1, batchRows: 12 });
+      const ref = agopReference(pr, 'laplace', 2, rowsAt(pr.x, pr.d, r.sampled!), 25).map((v) => (v * pr.n) / 25);
+      expectClose(await r.agop.read(), ref, 2e-4, 'chunked AGOP over sampled centers');
     } finally {
       await ctx.dispose();
     }

@@ -91,14 +91,25 @@ export interface AgopArgs {
   /** points where the gradients are taken (m x d) */
   points: Storage;
   m: number;
+  /**
+   * Sum over these rows of `points` only (distinct, in 0..m-1; ascending keeps the reads local),
+   * in place of all m. With `self`, point i of the sum is center pointIndex[i], and its own term
+   * is exact at that center.
+   */
+  pointIndex?: Int32Array;
   /** optional d x d Mahalanobis matrix of the kernel; absent means the identity */
   mahal?: Storage;
   kernel: Exclude<PairwiseKernel, 'sqdist'>;
   bandwidth: number;
   /** the points are the centers (same storage): each point's own term is exact */
   self: boolean;
-  /** points per batch: bounds the temporary memory (about batchRows * (n + k d) floats) */
+  /** points per batch: a batch holds its weights (batchRows x n) and Jacobians (batchRows x outputBlock d) */
   batchRows: number;
+  /**
+   * outputs per Jacobian GEMM: the coefficient-scaled centers Z take n x outputBlock d floats,
+   * built once when outputBlock >= k, else rebuilt block by block for every batch of points
+   */
+  outputBlock: number;
   /** d x d */
   out: Storage;
 }

@@ -7,10 +7,14 @@
  * - laplace:      -(1/L)   sum_j alpha_jc k_ij (p_i - x_j)^T M / r_ij   (the r < 1e-10 term is 0)
  * - gaussian:     -(1/L^2) sum_j alpha_jc k_ij (p_i - x_j)^T M          (exp(-r^2 / (2 L^2)))
  * - gaussian-rfm: -(2/L)   sum_j alpha_jc k_ij (p_i - x_j)^T M          (exp(-r^2 / L))
- * so the work is GEMM-shaped; the backends run it over batches of points so memory stays bounded.
+ * so the work is GEMM-shaped: per batch of points, one GEMM of the weights (batch x N) with all K
+ * outputs' scaled centers side by side (N x K d), then one syrk of the Jacobians. The backends run
+ * it over batches of points, and over blocks of outputs when Z does not fit, so memory stays within
+ * `memoryBytes` (see `agopPlan`). `samples` sums over a random subset of the points.
  */
 import type { Matrix } from '../tensor.js';
 import { scale } from './elementwise.js';
+import { Rng } from '../random.js';
 import { KERNELS, type Kernel } from './kernels.js';
 import { countNonFinite, max } from './reduce.js';
 import { checkOpInput, live, positive, ShapeError, unbatched } from './validate.js';
@@ -31,10 +35,24 @@ export interface AgopOptions {
   normalize?: AgopNormalization;
   /** keep only the diagonal (the diagonal RFM) */
   diagonal?: boolean;
-  /** temporary memory for one batch of points, in bytes (default 256 MiB) */
+  /**
+   * temporary memory of the whole call, in bytes: the coefficient-scaled centers Z (N x K d
+   * floats, or a block of the outputs at a time when that does not fit) and one batch of points.
+   * Default 512 MiB, or when more, what one output's Z and a batch of 2,048 points need. See
+   * `agopPlan`.
+   */
   memoryBytes?: number;
-  /** points per batch; overrides `memoryBytes` */
+  /** points per batch; overrides the batch size `memoryBytes` would give */
   batchRows?: number;
+  /**
+   * sum over this many of the points, drawn at random without replacement (as xRFM and the RFM
+   * authors' code do at scale), instead of all of them. With normalize 'none' the subset's sum is
+   * scaled by (points / samples) so that it estimates the full sum; 'max' and 'trace' are
+   * unaffected by that scale. Values >= the number of points give the full AGOP.
+   */
+  samples?: number;
+  /** seed of the draw of `samples` points (default 0) */
+  seed?: number;
 }
 
 export interface AgopResult {
@@ -42,18 +60,75 @@ export interface AgopResult {
   agop: Matrix;
   /** what the sum was divided by (1 for 'none') */
   divisor: number;
-  /** largest entry of the unnormalized sum */
+  /** largest entry of the unnormalized sum (the scaled subset sum when `samples` was used) */
   rawMax: number;
+  /** the indices of the points summed over, ascending; absent when all points were */
+  sampled?: Int32Array;
+  /** points per batch the backend was asked to use */
+  batchRows: number;
+  /** outputs per Jacobian GEMM (K when the scaled centers Z were built once) */
+  outputBlock: number;
 }
 
-const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
+const DEFAULT_MEMORY_BYTES = 512 * 2 ** 20;
+/** a batch of points below this many rows makes the Jacobian GEMM thin and rebuilding Z costly */
+const MIN_BATCH_ROWS = 2048;
+
+/** How an AGOP call uses its memory budget; see `agopPlan`. */
+export interface AgopPlan {
+  batchRows: number;
+  outputBlock: number;
+  /** the budget the plan was made for */
+  memoryBytes: number;
+  /** what the plan uses, in bytes (about) */
+  bytes: number;
+}
 
 /**
- * Points per batch for a memory budget: a batch of b points holds the weights (b x N), the
- * Jacobians (b x K d), and the batch's points in the metric and weighted coefficients.
+ * The batch size and output block for an AGOP of N centers, d features and K outputs summed
+ * over m points. The call holds, in f32, the scaled centers Z (N x outputBlock d), a batch of
+ * points' weights and Jacobians (batchRows x (N + outputBlock d + 2 d + K)), the centers' norms
+ * (and X M when `withM`) and the d x d sums. It prefers all K outputs in one block (Z built once,
+ * one GEMM per batch) when that leaves room for a batch of 2,048 points (or all m, if fewer);
+ * else the fewest equal blocks that do (each block's slice of Z is rebuilt per batch, which costs
+ * little next to the GEMM of a batch that size); else one output at a time in batches as large as
+ * the budget allows. Batches are then evened out. Without `memoryBytes` the budget is 512 MiB, or
+ * what one output's Z and a batch of 2,048 points need when that is more (N = 50,000, d = 3,072:
+ * about 1.2 GB).
  */
-export function agopBatchRows(n: number, d: number, k: number, memoryBytes = DEFAULT_MEMORY_BYTES): number {
-  return Math.max(1, Math.floor(memoryBytes / (4 * (n + k * d + d + k))));
+export function agopPlan(
+  n: number,
+  d: number,
+  k: number,
+  m: number,
+  options: { memoryBytes?: number; batchRows?: number; withM?: boolean } = {},
+): AgopPlan {
+  const f = 4;
+  const fixed = f * (n + (options.withM ? n * d : 0) + d * d) + 8 * d * d;
+  const zBytes = (kc: number) => f * n * kc * d;
+  const rowBytes = (kc: number) => f * (n + kc * d + 2 * d + k + 1);
+  const minRows = Math.max(1, Math.min(m, MIN_BATCH_ROWS));
+  const budget = options.memoryBytes ?? Math.max(DEFAULT_MEMORY_BYTES, fixed + zBytes(1) + minRows * rowBytes(1));
+  const rowsFor = (kc: number) => Math.floor((budget - fixed - zBytes(kc)) / rowBytes(kc));
+  const fits = (kc: number) =>
+    options.batchRows !== undefined ? fixed + zBytes(kc) + options.batchRows * rowBytes(kc) <= budget : rowsFor(kc) >= minRows;
+  let outputBlock = 1;
+  for (let blocks = 1; blocks <= Math.max(k, 1); blocks++) {
+    const kc = Math.ceil(k / blocks);
+    if (fits(kc)) {
+      outputBlock = Math.max(kc, 1);
+      break;
+    }
+  }
+  let batchRows = options.batchRows ?? Math.max(1, rowsFor(outputBlock));
+  batchRows = Math.max(1, Math.min(batchRows, m));
+  if (options.batchRows === undefined && m > 0) batchRows = Math.ceil(m / Math.ceil(m / batchRows));
+  return { batchRows, outputBlock, memoryBytes: budget, bytes: fixed + zBytes(outputBlock) + batchRows * rowBytes(outputBlock) };
+}
+
+/** Points per batch of the default plan over the N centers themselves (see `agopPlan`). */
+export function agopBatchRows(n: number, d: number, k: number, memoryBytes?: number): number {
+  return agopPlan(n, d, k, n, { memoryBytes }).batchRows;
 }
 
 /** AGOP of the predictor with `centers` (N x d) and coefficients `alpha` (N x K) over `points` (m x d). */
@@ -88,14 +163,20 @@ export async function agopDetailed(
       throw new ShapeError(`${op}: 'M' must be ${d}x${d} to match the ${d} features, got ${options.M.describe()}`);
     }
   }
-  let batchRows = options.batchRows;
-  if (batchRows !== undefined) {
-    if (!Number.isInteger(batchRows) || batchRows < 1) throw new RangeError(`${op}: 'batchRows' must be a positive integer, got ${batchRows}`);
-  } else {
-    const budget = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
-    positive(op, 'memoryBytes', budget);
-    batchRows = agopBatchRows(n, d, k, budget);
+  const batchRows = options.batchRows;
+  if (batchRows !== undefined && (!Number.isInteger(batchRows) || batchRows < 1)) {
+    throw new RangeError(`${op}: 'batchRows' must be a positive integer, got ${batchRows}`);
   }
+  if (options.memoryBytes !== undefined) positive(op, 'memoryBytes', options.memoryBytes);
+  const samples = options.samples;
+  if (samples !== undefined && (!Number.isInteger(samples) || samples < 1)) {
+    throw new RangeError(`${op}: 'samples' must be a positive integer (how many points to sum over), got ${samples}`);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new RangeError(`${op}: 'seed' must be an integer, got ${seed}`);
+  const sampled = samples !== undefined && samples < points.rows ? new Rng(seed).choose(points.rows, samples) : undefined;
+  const count = sampled?.length ?? points.rows;
+  const plan = agopPlan(n, d, k, count, { memoryBytes: options.memoryBytes, batchRows, withM: options.M !== undefined });
   for (const [name, m] of [['centers', centers], ['alpha', alpha], ['points', points], ['M', options.M]] as const) {
     if (m) await checkOpInput(op, name, m);
   }
@@ -104,9 +185,12 @@ export async function agopDetailed(
   let kept = false;
   try {
     await centers.backend.agop({
-      x: sx, n, d, alpha: sa, k, points: sp, m: points.rows, mahal: sm, kernel, bandwidth,
-      self: points === centers, batchRows: Math.min(batchRows, Math.max(points.rows, 1)), out: raw.storage(),
+      x: sx, n, d, alpha: sa, k, points: sp, m: points.rows, pointIndex: sampled, mahal: sm, kernel, bandwidth,
+      self: points === centers, batchRows: plan.batchRows, outputBlock: plan.outputBlock, out: raw.storage(),
     });
+    // the subset's sum, scaled to estimate the sum over all points
+    if (sampled) await scale(raw, points.rows / sampled.length, { inPlace: true });
+    const about = { sampled, batchRows: plan.batchRows, outputBlock: plan.outputBlock };
     const nonFinite = () =>
       new RangeError(`${op}: the AGOP has non-finite entries; the coefficients or the data may be too large for f32`);
     if (!options.diagonal && normalize !== 'trace') {
@@ -117,7 +201,7 @@ export async function agopDetailed(
       if (!(divisor > 0)) throw zeroAgop(op, normalize);
       if (divisor !== 1) await scale(raw, 1 / divisor, { inPlace: true });
       kept = true;
-      return { agop: raw, divisor, rawMax };
+      return { agop: raw, divisor, rawMax, ...about };
     }
     // trace and the diagonal: G is d x d, so the host does them in f64 after one small read
     const g = await raw.read();
@@ -133,7 +217,7 @@ export async function agopDetailed(
     for (let i = 0; i < d; i++) {
       for (let j = 0; j < d; j++) g[i * d + j] = !options.diagonal || i === j ? g[i * d + j]! / divisor : 0;
     }
-    return { agop: centers.context.matrix(g, [d, d], { name: 'AGOP' }), divisor, rawMax };
+    return { agop: centers.context.matrix(g, [d, d], { name: 'AGOP' }), divisor, rawMax, ...about };
   } finally {
     if (!kept) raw.dispose();
   }

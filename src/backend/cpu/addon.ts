@@ -46,8 +46,8 @@ interface Sync {
   sgemmDirect: GemmFn;
   pairwise(x: F32, n: number, z: F32, m: number, d: number, mahal: F32 | null, kernel: number, bandwidth: number, out: F32): void;
   agop(
-    x: F32, n: number, d: number, alpha: F32, k: number, points: F32, m: number, mahal: F32 | null,
-    kernel: number, bandwidth: number, self: boolean, batchRows: number, out: F32,
+    x: F32, n: number, d: number, alpha: F32, k: number, points: F32, m: number, pointIndex: Int32Array | null,
+    mahal: F32 | null, kernel: number, bandwidth: number, self: boolean, batchRows: number, outputBlock: number, out: F32,
   ): void;
   rowNorms(x: F32, rows: number, cols: number, out: F32, squared: boolean): void;
   rowNormalize(x: F32, rows: number, cols: number, out: F32): void;

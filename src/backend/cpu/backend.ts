@@ -139,10 +139,11 @@ export class CpuBackend implements Backend {
 
   async agop(a: AgopArgs): Promise<void> {
     const args = [
-      data(a.x), a.n, a.d, data(a.alpha), a.k, data(a.points), a.m, a.mahal ? data(a.mahal) : null,
-      PAIRWISE_KERNEL_CODES[a.kernel], a.bandwidth, a.self, a.batchRows, data(a.out),
+      data(a.x), a.n, a.d, data(a.alpha), a.k, data(a.points), a.m, a.pointIndex ?? null, a.mahal ? data(a.mahal) : null,
+      PAIRWISE_KERNEL_CODES[a.kernel], a.bandwidth, a.self, a.batchRows, a.outputBlock, data(a.out),
     ] as const;
-    if (2 * a.m * a.n * a.d * a.k < ASYNC_THRESHOLD_FLOPS) this.native.agop(...args);
+    const points = a.pointIndex?.length ?? a.m;
+    if (2 * points * a.n * a.d * a.k < ASYNC_THRESHOLD_FLOPS) this.native.agop(...args);
     else await this.native.agopAsync(...args);
   }
 
