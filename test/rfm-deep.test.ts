@@ -89,6 +89,20 @@ describe('Deep RFM on a Gaussian mixture', () => {
     await ctx.dispose();
   });
 
+  it('agopSamples: a seeded subset of the points per layer; as many samples as points is the full AGOP', async () => {
+    const ctx = await context('cpu');
+    const n = train.shape[0];
+    const full = await run(ctx);
+    const all = await run(ctx, { agopSamples: n });
+    expect(strip(all)).toEqual(strip(full));
+    const [a, b] = [await run(ctx, { agopSamples: Math.floor(n / 3) }), await run(ctx, { agopSamples: Math.floor(n / 3) })];
+    expect(strip(a)).toEqual(strip(b));
+    expect(a.config.agopSamples).toBe(Math.floor(n / 3));
+    expect(a.layers[0]!.agopMax).not.toBe(full.layers[0]!.agopMax);
+    await expect(run(ctx, { agopSamples: 0 })).rejects.toThrow(/agopSamples must be a positive integer/);
+    await ctx.dispose();
+  });
+
   it('the software GPU agrees with cpu to f32 tolerance', async () => {
     const cpu = await context('cpu');
     const gpu = await context('webgpu-software');

@@ -51,6 +51,7 @@ export interface RfmCommandOptions {
   gramLayers?: string;
   quiet?: boolean;
   solver: string;
+  agopSamples?: string;
   shuffle?: boolean;
   labelKind?: string;
   panelRows?: string;
@@ -243,6 +244,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
   const gramLayers = gramLayersOf(o.gramLayers, layers);
   const solver = oneOf<KernelSolver>('solver', o.solver, KERNEL_SOLVERS);
   const panelRows = o.panelRows !== undefined ? int('panel-rows', o.panelRows, 1) : undefined;
+  const agopSamples = o.agopSamples !== undefined ? int('agop-samples', o.agopSamples, 1) : undefined;
   const iterative = {
     tolerance: o.tolerance !== undefined ? num('tolerance', o.tolerance, (v) => v > 0 && v < 1, 'a number in (0, 1)') : undefined,
     maxIterations: o.maxIterations !== undefined ? int('max-iterations', o.maxIterations, 1) : undefined,
@@ -279,7 +281,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
         T ? { X: T, labels: test.labels } : undefined,
         {
           layers, kernel, bandwidth, ridge, features, width, gamma, normalize, diagonal: o.diagonal ?? false,
-          layerPredictor, seed, classes: train.k, keep: gramLayers, solver, panelRows, iterative,
+          layerPredictor, seed, classes: train.k, keep: gramLayers, solver, panelRows, iterative, agopSamples,
           onWarning: (m) => warnings.push(m),
           onLayer: () => bar.tick(),
         },
@@ -377,6 +379,7 @@ export function registerRfmCommand(program: Command): void {
     .option('--out <dir>', 'output folder', 'out/rfm')
     .option('--gram-layers <list>', 'layers whose Gram heatmap is drawn, e.g. 1,5,10 (default first, middle, last)')
     .option('--solver <name>', `kernel-system solver: ${KERNEL_SOLVERS.join(', ')} (auto: direct f64 up to N = 2000, else mixed f32 + f64 refinement when the kernel matrix fits in memory, else iterative)`, 'auto')
+    .option('--agop-samples <n>', 'sum each AGOP over this many training points drawn at random (seeded) instead of all of them')
     .option('--panel-rows <n>', 'rows per panel of the stored kernel matrix (default: 1 GiB of f32 per panel)')
     .option('--tolerance <t>', 'iterative solver: relative residual to stop at (default 1e-4)')
     .option('--max-iterations <n>', 'iterative solver: iterations at most (default 500)')

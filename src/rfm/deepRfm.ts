@@ -62,8 +62,14 @@ export interface DeepRfmOptions {
   metrics?: boolean;
   /** return the training matrices of these layers (1-based), or of all (true) */
   keep?: boolean | readonly number[];
-  /** temporary memory of one AGOP point batch, in bytes (default 256 MiB) */
+  /** memory of one AGOP call, in bytes (see agopPlan) */
   agopMemoryBytes?: number;
+  /**
+   * sum each layer's AGOP over this many training points drawn at random (seeded by `seed` and
+   * the layer) instead of all of them, as xRFM and the authors' rfm package do at scale; with the
+   * default 'max' normalization the scale of the subset sum does not matter (default: all points)
+   */
+  agopSamples?: number | null;
   /**
    * kernel-system solver of every fit: 'auto' (default), 'direct', 'mixed' or 'iterative' (see
    * KernelRegression). Under 'auto', once a layer's mixed solve has had to fall back to direct
@@ -194,6 +200,7 @@ function resolveOptions(options: DeepRfmOptions): DeepRfmResult['config'] {
     layerPredictor: options.layerPredictor ?? 'initial',
     metrics: options.metrics ?? true,
     solver: options.solver ?? 'auto',
+    agopSamples: options.agopSamples ?? null,
   };
   const op = 'DeepRfm';
   if (!Number.isInteger(c.layers) || c.layers < 1) throw new RangeError(`${op}: layers must be a positive integer, got ${c.layers}`);
@@ -205,6 +212,9 @@ function resolveOptions(options: DeepRfmOptions): DeepRfmResult['config'] {
   if (!(c.gamma > 0) || !Number.isFinite(c.gamma)) throw new RangeError(`${op}: gamma must be a finite number > 0, got ${c.gamma}`);
   if (!AGOP_NORMALIZATIONS.includes(c.normalize)) throw new RangeError(`${op}: normalize must be one of ${AGOP_NORMALIZATIONS.join(', ')}, got '${c.normalize}'`);
   if (!Number.isInteger(c.seed)) throw new RangeError(`${op}: seed must be an integer, got ${c.seed}`);
+  if (c.agopSamples !== null && (!Number.isInteger(c.agopSamples) || c.agopSamples < 1)) {
+    throw new RangeError(`${op}: agopSamples must be a positive integer (training points each AGOP sums over), got ${c.agopSamples}`);
+  }
   if (!KERNEL_SOLVERS.includes(c.solver)) throw new RangeError(`${op}: solver must be one of ${KERNEL_SOLVERS.join(', ')}, got '${c.solver}'`);
   if (c.layerPredictor !== 'rfm' && c.layerPredictor !== 'initial') {
     throw new RangeError(`${op}: layerPredictor must be 'rfm' or 'initial', got '${c.layerPredictor}'`);
@@ -355,6 +365,7 @@ export class DeepRfm {
         const rfm = new Rfm({
           kernel: c.kernel, bandwidth: c.bandwidth, ridge: c.ridge, iterations: 1, normalize: c.normalize,
           diagonal: c.diagonal, refit: false, agopMemoryBytes: this.options.agopMemoryBytes, ...solveOptions(),
+          agopSamples: c.agopSamples ?? undefined, agopSeed: c.seed * 1009 + l,
           rcondWarning: this.options.rcondWarning, onWarning: (m) => onWarning(`layer ${l}: ${m}`),
         });
         let S: Matrix;

@@ -22,8 +22,12 @@ export interface RfmOptions extends Omit<KernelRegressionOptions, 'M'> {
   diagonal?: boolean;
   /** fit the final predictor with the learned M (default true); false keeps the last M_{T-1} fit */
   refit?: boolean;
-  /** temporary memory of one AGOP point batch, in bytes (default 256 MiB) */
+  /** memory of one AGOP call, in bytes (see agopPlan) */
   agopMemoryBytes?: number;
+  /** sum the AGOP over this many of the training points, drawn at random (default: all), as the reference packages do at scale */
+  agopSamples?: number;
+  /** seed of that draw (default 0; iteration t draws with agopSeed + t) */
+  agopSeed?: number;
 }
 
 export interface RfmIteration {
@@ -51,6 +55,9 @@ export class Rfm {
   constructor(options: RfmOptions = {}) {
     const T = options.iterations ?? 1;
     if (!Number.isInteger(T) || T < 0) throw new RangeError(`Rfm: iterations must be a non-negative integer, got ${T}`);
+    if (options.agopSamples !== undefined && (!Number.isInteger(options.agopSamples) || options.agopSamples < 1)) {
+      throw new RangeError(`Rfm: agopSamples must be a positive integer (training points the AGOP sums over), got ${options.agopSamples}`);
+    }
     if (options.normalize !== undefined && !AGOP_NORMALIZATIONS.includes(options.normalize)) {
       throw new RangeError(`Rfm: normalize must be one of ${AGOP_NORMALIZATIONS.join(', ')}, got '${options.normalize}'`);
     }
@@ -85,6 +92,8 @@ export class Rfm {
           normalize: this.options.normalize,
           diagonal: this.options.diagonal,
           memoryBytes: this.options.agopMemoryBytes,
+          samples: this.options.agopSamples,
+          seed: (this.options.agopSeed ?? 0) + t,
         });
         this.seconds.agop += (performance.now() - t0) / 1000;
         this.history[this.history.length - 1]!.agopMax = g.rawMax;
