@@ -140,7 +140,7 @@ describe.each(BACKENDS)('agop on %s', (backend) => {
     }
   });
 
-  for (const kernel of ['laplace', 'gaussian'] as const) {
+  for (const kernel of KERNEL_LIST) {
     for (const withM of [false, true]) {
       it(`${kernel}${withM ? ' with M' : ''}: summed over a seeded subset of the points`, async () => {
         const rng = new Rng(31 + kernel.length + (withM ? 1 : 0));
@@ -274,6 +274,15 @@ describe('agop on webgpu-software with operands split over storage bindings', ()
         expectClose(await G.read(), agopReference(pr, 'laplace', 2, pr.x, pr.n), 2e-4, `chunked AGOP${withM ? ' with M' : ''}`);
         for (const m of [X, A, M, G]) m?.dispose();
       }
+      // K d = 3 x 330 columns exceed one binding: the Jacobians run in output blocks of 2 and 1
+      const wide = problem(new Rng(13), 8, 330, 3, false);
+      const XW = ctx.matrix(wide.x, [wide.n, wide.d]);
+      const AW = ctx.matrix(wide.alpha, [wide.n, wide.k]);
+      const GW = await agop(XW, AW, XW, 'gaussian', 6);
+      const refW = agopReference(wide, 'gaussian', 6, wide.x, wide.n);
+      const maxW = refW.reduce((a, b) => Math.max(a, b), 0);
+      expectClose(await GW.read(), refW.map((v) => v / maxW), 2e-4, 'AGOP with K d wider than a binding');
+      for (const m of [XW, AW, GW]) m.dispose();
       // sampled centers: 120 x 10 centers span two bindings, so the gather reads them in parts
       const pr = problem(new Rng(12), 120, 10, 2, false);
       const X = ctx.matrix(pr.x, [pr.n, pr.d]);
