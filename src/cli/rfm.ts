@@ -272,7 +272,8 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
     }
     const X = ctx.matrix(train.X, train.shape, { name: 'train X' });
     const T = test.shape[0] > 0 ? ctx.matrix(test.X, test.shape, { name: 'test X' }) : undefined;
-    const bar = o.quiet ? { tick() {}, stop() {} } : progressBar('Deep RFM layers', layers + 1);
+    // at the papers' scale one layer takes many minutes: the bar also names the phase just done
+    const bar = o.quiet ? { tick() {}, stop() {} } : progressBar('Deep RFM layers', layers + 1, { detail: true });
     const warnings: string[] = [];
     let result: DeepRfmResult;
     try {
@@ -283,6 +284,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
           layers, kernel, bandwidth, ridge, features, width, gamma, normalize, diagonal: o.diagonal ?? false,
           layerPredictor, seed, classes: train.k, keep: gramLayers, solver, panelRows, iterative, agopSamples,
           onWarning: (m) => warnings.push(m),
+          onPhase: (l, phase) => bar.tick(0, { detail: `${l > layers ? 'final fit' : `layer ${l}`}: ${phase} done` }),
           onLayer: () => bar.tick(),
         },
       );

@@ -93,7 +93,6 @@ export const ITERATIVE_DEFAULTS = { ridge: 0, tolerance: 1e-4, maxIterations: 50
 
 const OP = 'iterativeSolve';
 
-/** A step size the f32 device can use, or 0 (the column takes no step and restarts) */
 /**
  * The residual estimate this many times above the best one of the current run means divergence.
  * On SPD test systems down to rcond 1e-6 it never rose above ~50x its running minimum; on
@@ -101,6 +100,7 @@ const OP = 'iterativeSolve';
  */
 const DIVERGENCE = 1e4;
 
+/** A step size the f32 device can use, or 0 (the column takes no step and restarts) */
 const f32Step = (v: number) => (Number.isFinite(v) && Math.abs(v) < 1e30 ? v : 0);
 
 function checkOptions(options: IterativeSolveOptions, n: number) {
