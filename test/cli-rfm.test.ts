@@ -86,6 +86,15 @@ describe('ncgpu rfm', () => {
     }
   });
 
+  it('draws the Gram heatmap of a large run from an evenly spaced subset of 2,000 points', () => {
+    const out = join(dir, 'large');
+    const r = run(['rfm', '--dataset', 'gaussian', '--dim', '16', '--n-per-class', '210', '--test-per-class', '0', '--layers', '1', '--width', '16', '--ridge', '1e-3', '--backend', 'cpu', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(json.gram).toEqual([expect.objectContaining({ layer: 1, points: 2000 })]);
+    expect(PNG.sync.read(readFileSync(join(out, 'gram_01.png'))).width).toBe(600);
+  });
+
   it('fails with clear messages for bad arguments', () => {
     const cases: [string[], RegExp][] = [
       [['--bandwidth', '0'], /--bandwidth must be a number > 0, got '0'/],

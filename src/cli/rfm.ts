@@ -23,7 +23,7 @@ import { classBoundaries, renderHeatmap } from '../report/heatmap.js';
 import { renderLineChart } from '../report/plot.js';
 import { deepRfm, type DeepRfmResult, type StageValues } from '../rfm/deepRfm.js';
 import { FEATURE_MAPS, type FeatureMapKind } from '../rfm/features.js';
-import { centeredGram, gramSummary, type GramSummary } from '../rfm/gram.js';
+import { centeredGram, gramSummary } from '../rfm/gram.js';
 import { KERNEL_SOLVERS, chooseSolver, solverHostBytes, type KernelSolver } from '../rfm/solvers/choose.js';
 import { availableMemoryBytes, checkHostMemory } from '../memory.js';
 import { VERSION } from '../version.js';
@@ -214,17 +214,31 @@ async function plotStages(r: DeepRfmResult, pick: (l: DeepRfmResult['layers'][nu
   return renderLineChart({ title, xLabel: 'layer', yLabel, series, logY: logY ? true : 'auto' });
 }
 
-async function writeGram(ctx: Context, out: string, r: DeepRfmResult, labels: Int32Array, k: number): Promise<(GramSummary & { layer: number; file: string })[]> {
+/** Past this many samples the Gram heatmap is of an evenly spaced subset (its N x N would not fit, and 600 pixels show no more). */
+const GRAM_MAX_POINTS = 2000;
+
+/** Every step-th row (classes stay in order): the rows the Gram of a large layer is drawn from. */
+function evenRows(n: number, most: number): Int32Array {
+  const m = Math.min(n, most);
+  return Int32Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
+}
+
+async function writeGram(ctx: Context, out: string, r: DeepRfmResult, labels: Int32Array, k: number) {
   const written = [];
   for (const m of r.matrices) {
-    const X = ctx.matrix(m.MX.data, [m.MX.rows, m.MX.cols]);
+    const rows = evenRows(m.MX.rows, GRAM_MAX_POINTS);
+    const d = m.MX.cols;
+    const data = rows.length === m.MX.rows ? m.MX.data : new Float32Array(rows.length * d);
+    if (data !== m.MX.data) rows.forEach((src, i) => data.set(m.MX.data.subarray(src * d, (src + 1) * d), i * d));
+    const sub = rows.length === m.MX.rows ? labels : Int32Array.from(rows, (i) => labels[i]!);
+    const X = ctx.matrix(data, [rows.length, d]);
     const G = await centeredGram(X);
     const g = await G.read();
     X.dispose();
     G.dispose();
     const file = `gram_${String(m.layer).padStart(2, '0')}.png`;
-    await writeFile(join(out, file), renderHeatmap(g, m.MX.rows, { boundaries: classBoundaries(labels), maxSize: 600 }));
-    written.push({ layer: m.layer, file, ...gramSummary(g, labels, k) });
+    await writeFile(join(out, file), renderHeatmap(g, rows.length, { boundaries: classBoundaries(sub), maxSize: 600 }));
+    written.push({ layer: m.layer, file, points: rows.length, ...gramSummary(g, sub, k) });
   }
   return written;
 }

@@ -81,7 +81,9 @@ export async function solveKernelSystem(spec: KernelSpec, Y: Matrix, options: Ke
   const ridge = options.ridge ?? 0;
   const started = performance.now();
   const readBefore = ctx.stats().readBytes;
-  const choice = chooseSolver(options.solver ?? 'auto', n, ctx.backend.name, availableMemoryBytes());
+  // the cpu backend's released arrays (the last kernel matrix among them) are handed out again
+  const available = availableMemoryBytes() + (ctx.backend.name === 'cpu' ? ctx.stats().pooledBytes : 0);
+  const choice = chooseSolver(options.solver ?? 'auto', n, ctx.backend.name, available);
   let kernelSeconds = 0;
   const finish = (alpha: Matrix, fitted: Matrix, report: Omit<SolveReport, 'readBytes' | 'seconds' | 'kernelSeconds' | 'solver' | 'reason'> & Partial<SolveReport>) => ({
     alpha,
@@ -96,11 +98,11 @@ export async function solveKernelSystem(spec: KernelSpec, Y: Matrix, options: Ke
     } as SolveReport,
   });
   if (choice.solver === 'iterative') {
-    const r = await solveIteratively(spec, Y, ridge, options);
+    const r = await solveIteratively(spec, Y, ridge, options, available);
     kernelSeconds = r.kernelSeconds;
     return finish(r.alpha, r.fitted, r.report);
   }
-  checkHostMemory(solverHostBytes(choice.solver, n), `the '${choice.solver}' solve of the ${n}x${n} kernel system`,
+  checkHostMemory(solverHostBytes(choice.solver, n) - (available - availableMemoryBytes()), `the '${choice.solver}' solve of the ${n}x${n} kernel system`,
     choice.solver === 'direct' ? "use solver 'mixed' (half the memory) or 'iterative'" : "use solver 'iterative', or fewer samples");
   const K = await kernelPanels(X, X, spec.kernel, spec.bandwidth, { M: spec.M, panelRows: options.panelRows });
   await ctx.sync();
@@ -182,10 +184,10 @@ async function directOnHost(host: Float32Array, n: number, y: Float32Array, k: n
   return { x: r.x, fitted: res.fitted, rcond: r.rcond, method: r.method, residual: res.residual };
 }
 
-async function solveIteratively(spec: KernelSpec, Y: Matrix, ridge: number, options: KernelSolveOptions) {
+async function solveIteratively(spec: KernelSpec, Y: Matrix, ridge: number, options: KernelSolveOptions, availableBytes: number) {
   const { X } = spec;
   const n = X.rows;
-  const storeBytes = options.storeBytes ?? 0.8 * availableMemoryBytes();
+  const storeBytes = options.storeBytes ?? 0.8 * availableBytes;
   let K: RowPanels | undefined;
   const t0 = performance.now();
   if (4 * n * n <= storeBytes) {
