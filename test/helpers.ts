@@ -106,3 +106,14 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 
 /** f32 GEMM tolerance for inner dimension k, relative to the output's scale */
 export const gemmTol = (k: number) => 2e-6 * Math.sqrt(Math.max(k, 1)) + 1e-6;
+
+/** ||a - b||_2 / ||b||_2 over all entries, in f64 */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}

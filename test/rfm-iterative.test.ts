@@ -10,7 +10,7 @@ import { iterativeSolve, type IterativeSolveOptions } from '../src/rfm/solvers/i
 import { chooseLandmarks } from '../src/rfm/solvers/nystrom.js';
 import type { KernelOperator } from '../src/rfm/solvers/operator.js';
 import { Matrix } from '../src/tensor.js';
-import { BACKENDS, context, randn } from './helpers.js';
+import { BACKENDS, context, randn, relativeError } from './helpers.js';
 
 /** K stored densely; columns recomputed from the points, as a panelled operator would. */
 class DenseOperator implements KernelOperator {
@@ -128,15 +128,6 @@ function residualF64({ k, n, y, r }: Problem, ridge: number, x: ArrayLike<number
   return Math.sqrt(num / den);
 }
 
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 /**
  * The reported residual is the f32 product's: honest means it agrees with the f64 recomputation

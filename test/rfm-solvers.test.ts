@@ -16,7 +16,7 @@ import { AUTO_DIRECT_MAX_N, chooseSolver } from '../src/rfm/solvers/choose.js';
 import { recomputedKernelOperator, storedKernelOperator } from '../src/rfm/solvers/operator.js';
 import { solveKernelSystem } from '../src/rfm/solvers/solveKernel.js';
 import { Rng } from '../src/random.js';
-import { BACKENDS, context, expectClose, f32, randn } from './helpers.js';
+import { BACKENDS, context, expectClose, f32, randn, relativeError } from './helpers.js';
 
 /** n points in d dimensions; `twins` of them get a copy displaced by `gap` (small gaps: ill-conditioned K) */
 function points(n: number, d: number, seed: number, twins = 0, gap = 0): Float32Array {
@@ -47,15 +47,6 @@ function residualRef(K: Float32Array, n: number, a: Float32Array, k: number, y: 
   return Math.sqrt(num / den);
 }
 
-const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-};
 
 describe('native mixed solve', () => {
   const native = addon();
@@ -77,7 +68,7 @@ describe('native mixed solve', () => {
     const m = native.mixedSolve(K.slice(), n, y, k, 0, 30);
     expect(m.status).toBe('converged');
     expect(m.shift).toBe(0);
-    expect(relDiff(m.x, direct.x)).toBeLessThan(1e-6);
+    expect(relativeError(m.x, direct.x)).toBeLessThan(1e-6);
     expect(m.residual).toBeCloseTo(residualRef(K, n, m.x, k, y, 0), 8);
     expect(m.residual).toBeLessThan(1e-4);
     // fitted = K x
@@ -95,7 +86,7 @@ describe('native mixed solve', () => {
     const copy = K.slice();
     const m = native.mixedSolve(copy, n, y, 2, 0, 30);
     if (m.status === 'converged') {
-      expect(relDiff(m.x, direct.x)).toBeLessThan(1e-3);
+      expect(relativeError(m.x, direct.x)).toBeLessThan(1e-3);
     } else {
       expect(copy).toEqual(K);
     }
@@ -219,11 +210,11 @@ describe.each(BACKENDS)('row panels and solvers on %s', (backend) => {
     expect(direct.report.relativeResidual).toBeLessThan(1e-5);
     const mixed = await solveKernelSystem(spec, Y, { solver: 'mixed', ridge, panelRows: 64 });
     expect(mixed.report).toMatchObject({ solver: 'mixed', mixedStatus: 'converged', converged: true });
-    expect(relDiff(await mixed.alpha.read(), reference)).toBeLessThan(1e-5);
+    expect(relativeError(await mixed.alpha.read(), reference)).toBeLessThan(1e-5);
     const iterative = await solveKernelSystem(spec, Y, { solver: 'iterative', ridge, panelRows: 64, iterative: { tolerance: 1e-4, maxIterations: 400 } });
     expect(iterative.report.converged).toBe(true);
     expect(iterative.report.relativeResidual).toBeLessThan(1e-4);
-    expect(relDiff(await iterative.alpha.read(), reference)).toBeLessThan(1e-3);
+    expect(relativeError(await iterative.alpha.read(), reference)).toBeLessThan(1e-3);
     expectClose(await iterative.fitted.read(), await direct.fitted.read(), 1e-3, 'fitted');
     for (const s of [direct, mixed, iterative]) {
       s.alpha.dispose();

@@ -70,16 +70,7 @@ const EIG_CUTOFF = 2e-6;
 
 /** m distinct indices out of 0..n-1, ascending (a partial Fisher-Yates shuffle). */
 export function chooseLandmarks(n: number, m: number, seed: number): Int32Array {
-  const rng = new Rng(seed);
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let i = 0; i < m; i++) {
-    const j = rng.int(i, n - 1);
-    const t = perm[i]!;
-    perm[i] = perm[j]!;
-    perm[j] = t;
-  }
-  return perm.slice(0, m).sort();
+  return new Rng(seed).choose(n, m);
 }
 
 async function readCounted(m: Matrix, counter: ReadbackCounter): Promise<Float32Array> {
