@@ -112,34 +112,8 @@ export async function solveKernelSystem(spec: KernelSpec, Y: Matrix, options: Ke
     const y = await Y.read();
     const k = Y.cols;
     if (choice.solver === 'mixed') {
-      const m = await addon().mixedSolveAsync(host, n, y, k, ridge, options.maxRefinements ?? DEFAULT_REFINEMENTS);
-      const mixedFields = { refinements: m.refinements, shift: m.shift, mixedStatus: m.status, rcond: m.rcond };
-      if (m.status === 'converged') {
-        return finish(ctx.matrix(m.x, [n, k], { name: 'alpha' }), ctx.matrix(m.fitted, [n, k], { name: 'fitted' }), {
-          ...mixedFields, relativeResidual: m.residual, converged: true,
-        });
-      }
-      const why = m.status === 'not-factored'
-        ? 'the f32 Cholesky failed even with a diagonal shift'
-        : `refinement ${m.status} at relative residual ${m.residual.toExponential(2)} (cond(K) * 2^-24 is near 1 or beyond)`;
-      if (solverHostBytes('direct', n) - solverHostBytes('mixed', n) <= availableMemoryBytes()) {
-        const d = await directOnHost(host, n, y, k, ridge, options.factorization ?? 'auto');
-        options.onWarning?.(`mixed solve: ${why}; solved with 'direct' (f64) instead`);
-        return finish(ctx.matrix(d.x, [n, k], { name: 'alpha' }), ctx.matrix(d.fitted, [n, k], { name: 'fitted' }), {
-          ...mixedFields, solver: 'direct', reason: `fallback from 'mixed': ${why}`, rcond: d.rcond, method: d.method,
-          relativeResidual: d.residual, converged: true,
-        });
-      }
-      if (m.status === 'not-factored') {
-        throw new SingularKernelError(`the ${n}x${n} kernel system is not positive definite in f32 and there is no memory for an f64 solve; add a ridge`);
-      }
-      options.onWarning?.(
-        `mixed solve: ${why}, and an f64 solve needs ${formatBytes(solverHostBytes('direct', n))} that are not available: ` +
-          'the result is the best refinement reached; add a ridge',
-      );
-      return finish(ctx.matrix(m.x, [n, k], { name: 'alpha' }), ctx.matrix(m.fitted, [n, k], { name: 'fitted' }), {
-        ...mixedFields, relativeResidual: m.residual, converged: false,
-      });
+      const r = await mixedOnHost(host, n, y, k, ridge, options);
+      return finish(ctx.matrix(r.x, [n, k], { name: 'alpha' }), ctx.matrix(r.fitted, [n, k], { name: 'fitted' }), r.report);
     }
     const d = await directOnHost(host, n, y, k, ridge, options.factorization ?? 'auto');
     return finish(ctx.matrix(d.x, [n, k], { name: 'alpha' }), ctx.matrix(d.fitted, [n, k], { name: 'fitted' }), {
@@ -148,6 +122,42 @@ export async function solveKernelSystem(spec: KernelSpec, Y: Matrix, options: Ke
   } finally {
     K.dispose();
   }
+}
+
+/**
+ * The mixed solve, and its fallback to direct on the same host array (which the native solve
+ * restored to K) when refinement stalls and the f64 copy fits; short of that, the best refinement
+ * reached, reported as not converged.
+ */
+async function mixedOnHost(host: Float32Array, n: number, y: Float32Array, k: number, ridge: number, options: KernelSolveOptions) {
+  const m = await addon().mixedSolveAsync(host, n, y, k, ridge, options.maxRefinements ?? DEFAULT_REFINEMENTS);
+  const mixedFields = { refinements: m.refinements, shift: m.shift, mixedStatus: m.status, rcond: m.rcond };
+  if (m.status === 'converged') {
+    return { x: m.x, fitted: m.fitted, report: { ...mixedFields, relativeResidual: m.residual, converged: true } };
+  }
+  const why = m.status === 'not-factored'
+    ? 'the f32 Cholesky failed even with a diagonal shift'
+    : `refinement ${m.status} at relative residual ${m.residual.toExponential(2)} (cond(K) * 2^-24 is near 1 or beyond)`;
+  if (solverHostBytes('direct', n) - solverHostBytes('mixed', n) <= availableMemoryBytes()) {
+    const d = await directOnHost(host, n, y, k, ridge, options.factorization ?? 'auto');
+    options.onWarning?.(`mixed solve: ${why}; solved with 'direct' (f64) instead`);
+    return {
+      x: d.x,
+      fitted: d.fitted,
+      report: {
+        ...mixedFields, solver: 'direct' as const, reason: `fallback from 'mixed': ${why}`, rcond: d.rcond, method: d.method,
+        relativeResidual: d.residual, converged: true,
+      },
+    };
+  }
+  if (m.status === 'not-factored') {
+    throw new SingularKernelError(`the ${n}x${n} kernel system is not positive definite in f32 and there is no memory for an f64 solve; add a ridge`);
+  }
+  options.onWarning?.(
+    `mixed solve: ${why}, and an f64 solve needs ${formatBytes(solverHostBytes('direct', n))} that are not available: ` +
+      'the result is the best refinement reached; add a ridge',
+  );
+  return { x: m.x, fitted: m.fitted, report: { ...mixedFields, relativeResidual: m.residual, converged: false } };
 }
 
 interface DirectSolution {
