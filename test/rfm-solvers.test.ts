@@ -145,6 +145,12 @@ describe('cpu panel storage', () => {
     const c = ctx.backend.allocPanels(n, n, 4100);
     expect(c.host === a.host || c.host === b.host).toBe(true);
     c.panels.forEach((p) => ctx.backend.release(p));
+    // a small one goes back to the ordinary pool and comes out again
+    const small = ctx.backend.allocPanels(100, 100, 30);
+    small.panels.forEach((p) => ctx.backend.release(p));
+    const again = ctx.backend.allocPanels(100, 100, 7);
+    expect(again.host === small.host).toBe(true);
+    expect(again.panels).toHaveLength(15);
     await ctx.dispose();
   });
 });

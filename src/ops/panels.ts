@@ -52,7 +52,7 @@ export class RowPanels {
     return new RowPanels(ctx, rows, cols, panelRows, matrices, host);
   }
 
-  /** The whole matrix on the host: the cpu backend's own array (no copy), a GPU's panels read one by one. */
+  /** The whole matrix on the host: the cpu backend's own array (no copy, valid until dispose), a GPU's panels read one by one. */
   async readAll(): Promise<Float32Array> {
     if (this.host) return this.host;
     const out = new Float32Array(this.rows * this.cols);

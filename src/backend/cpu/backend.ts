@@ -82,7 +82,9 @@ export class CpuBackend implements Backend {
     // collector has not yet freed the old one.
     const spare = this.spareHost;
     this.spareHost = undefined;
-    const host = spare && spare.length === rows * cols ? spare : new Float32Array(rows * cols);
+    const pooled = this.pool.get(rows * cols)?.pop();
+    if (pooled) this.pooledBytes -= pooled.byteLength;
+    const host = pooled ?? (spare && spare.length === rows * cols ? spare : new Float32Array(rows * cols));
     const group: PanelGroup = { host, live: 0 };
     const panels: Storage[] = [];
     for (let r0 = 0; r0 < rows; r0 += panelRows) {
@@ -101,8 +103,13 @@ export class CpuBackend implements Backend {
     this.live--;
     this.liveBytes -= st.data.byteLength;
     if (st.group) {
-      if (--st.group.live === 0 && st.group.host.byteLength > POOL_BYTES) this.spareHost = st.group.host;
-      return;
+      if (--st.group.live > 0) return;
+      // the whole array is free: a large one is kept aside, a small one joins the pool below
+      if (st.group.host.byteLength > POOL_BYTES) {
+        this.spareHost = st.group.host;
+        return;
+      }
+      st.data = st.group.host;
     }
     // the array only ever lives inside storage objects (download copies), so it can be reused
     if (this.pooledBytes + st.data.byteLength > POOL_BYTES) return;
