@@ -319,11 +319,15 @@ export class DeepRfm {
     // and once auto's mixed solve has fallen back to direct, later fits go straight to direct
     let factorization: 'auto' | 'lu' = 'auto';
     let solver: KernelSolver = c.solver;
-    const noteSolve = (report: SolveReport) => {
+    let solverReason: string | undefined;
+    const noteSolve = (report: SolveReport, where: string) => {
       if (report.method === 'lu') factorization = 'lu';
-      if (c.solver === 'auto' && report.reason.startsWith('fallback')) solver = 'direct';
+      if (c.solver === 'auto' && solver === 'auto' && report.reason.startsWith('fallback')) {
+        solver = 'direct';
+        solverReason = `auto: the mixed solve of ${where} fell back to direct, and collapse only worsens conditioning`;
+      }
     };
-    const solveOptions = () => ({ solver, factorization, panelRows: this.options.panelRows, iterative: this.options.iterative });
+    const solveOptions = () => ({ solver, solverReason, factorization, panelRows: this.options.panelRows, iterative: this.options.iterative });
     // what the current layer has made and not yet handed on; freed if the layer fails
     const pending: { dispose(): void }[] = [];
     const matrices: LayerMatrices[] = [];
@@ -376,7 +380,7 @@ export class DeepRfm {
           rcond = rfm.history[0]!.rcond;
           solveMethod = rfm.history[0]!.method;
           solve = rfm.history[0]!.solve;
-          noteSolve(solve);
+          noteSolve(solve, `layer ${l}`);
           agopMax = rfm.history[0]!.agopMax!;
           if (c.layerPredictor === 'initial') {
             trainAcc = await rfm.score(X, trainTargets, 'accuracy');
@@ -412,7 +416,7 @@ export class DeepRfm {
             t0 = performance.now();
             rcondRefit = refit.rcond;
             solveMethod = refit.method;
-            noteSolve(refit.solveReport!);
+            noteSolve(refit.solveReport!, `layer ${l}'s refit`);
             trainAcc = await refit.score(MX, trainTargets, 'accuracy');
             if (MT && testTargets) testAcc = await refit.score(MT, testTargets, 'accuracy');
           } finally {

@@ -53,6 +53,8 @@ export interface KernelRegressionOptions {
    * LAPACK), 'mixed' (f32 Cholesky + f64 refinement) or 'iterative' (preconditioned CG)
    */
   solver?: KernelSolver;
+  /** why this solver was asked for, recorded in the solve report in place of 'requested' */
+  solverReason?: string;
   /**
    * direct's factorization: 'auto' (default) tries Cholesky and falls back to LU when rounding has
    * made a near-singular K indefinite; 'lu' skips the attempt (for systems known to be that far gone)
@@ -180,6 +182,7 @@ export class KernelRegression {
       try {
         solved = await solveKernelSystem({ X, kernel: this.kernel, bandwidth: this.bandwidth, M: this.M }, targets, {
           solver: this.options.solver,
+          reason: this.options.solverReason,
           ridge: this.ridge,
           factorization: this.options.factorization,
           panelRows: this.options.panelRows,

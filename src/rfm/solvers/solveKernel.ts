@@ -45,6 +45,8 @@ export interface SolveReport {
 
 export interface KernelSolveOptions {
   solver?: KernelSolver;
+  /** why the caller asked for this solver, recorded in place of 'requested' (a pipeline's own choice) */
+  reason?: string;
   ridge?: number;
   /** direct's factorization: 'auto' tries Cholesky, then LU; 'lu' goes straight to LU */
   factorization?: 'auto' | 'lu';
@@ -83,7 +85,8 @@ export async function solveKernelSystem(spec: KernelSpec, Y: Matrix, options: Ke
   const readBefore = ctx.stats().readBytes;
   // the cpu backend's released arrays (the last kernel matrix among them) are handed out again
   const available = availableMemoryBytes() + (ctx.backend.name === 'cpu' ? ctx.stats().pooledBytes : 0);
-  const choice = chooseSolver(options.solver ?? 'auto', n, ctx.backend.name, available);
+  const chosen = chooseSolver(options.solver ?? 'auto', n, ctx.backend.name, available);
+  const choice = options.reason && chosen.reason === 'requested' ? { ...chosen, reason: options.reason } : chosen;
   let kernelSeconds = 0;
   const finish = (alpha: Matrix, fitted: Matrix, report: Omit<SolveReport, 'readBytes' | 'seconds' | 'kernelSeconds' | 'solver' | 'reason'> & Partial<SolveReport>) => ({
     alpha,
