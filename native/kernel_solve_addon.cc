@@ -10,48 +10,16 @@
 #include <string>
 
 #include "async.h"
+#include "f32_args.h"
 #include "kernel_solve.h"
 #include "kernel_solve_addon.h"
 
 namespace ncgpu {
 namespace {
 
-class SolveArgs {
- public:
-  SolveArgs(const Napi::CallbackInfo& info, const char* fn, size_t count) : info_(info), fn_(fn) {
-    if (info.Length() < count) fail("expected " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()));
-  }
+// LAPACK takes 32-bit sizes
+constexpr double kMaxDim = 2147483647.0;
 
-  [[noreturn]] void fail(const std::string& msg) const { throw Napi::RangeError::New(info_.Env(), std::string(fn_) + ": " + msg); }
-
-  double number(size_t i, const char* name) const {
-    if (!info_[i].IsNumber()) fail(std::string("argument '") + name + "' must be a number");
-    return info_[i].As<Napi::Number>().DoubleValue();
-  }
-
-  int64_t dim(size_t i, const char* name) const {
-    const double v = number(i, name);
-    if (!(v >= 0) || v != std::floor(v) || v > 2147483647.0) fail(std::string("argument '") + name + "' must be an integer in 0..2^31-1");
-    return static_cast<int64_t>(v);
-  }
-
-  float* f32(size_t i, const char* name, uint64_t need, Task& task) const {
-    Napi::Value v = info_[i];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      fail(std::string("argument '") + name + "' must be a Float32Array");
-    }
-    auto a = v.As<Napi::Float32Array>();
-    if (a.ElementLength() < need) {
-      fail(std::string("argument '") + name + "' has " + std::to_string(a.ElementLength()) + " elements, needs " + std::to_string(need));
-    }
-    task.keep_alive(a);
-    return a.Data();
-  }
-
- private:
-  const Napi::CallbackInfo& info_;
-  const char* fn_;
-};
 
 size_t new_f32(Napi::Env env, Task& task, uint64_t length, float** data) {
   auto a = Napi::Float32Array::New(env, static_cast<size_t>(length));
@@ -61,14 +29,14 @@ size_t new_f32(Napi::Env env, Task& task, uint64_t length, float** data) {
 
 // mixedSolve(a, n, y, k, ridge, maxRefinements) -> { x, fitted, status, refinements, residual, history, shift, rcond }
 TaskPtr parse_mixed_solve(const Napi::CallbackInfo& info, bool async) {
-  SolveArgs args(info, "mixedSolve", 6);
+  F32Args args(info, "mixedSolve", 6);
   auto task = std::make_unique<Task>("mixedSolve", async);
-  const int64_t n = args.dim(1, "n"), k = args.dim(3, "k");
+  const int64_t n = args.dim(1, "n", kMaxDim), k = args.dim(3, "k", kMaxDim);
   float* a = args.f32(0, "a", static_cast<uint64_t>(n) * static_cast<uint64_t>(n), *task);
   const float* y = args.f32(2, "y", static_cast<uint64_t>(n) * k, *task);
   const double ridge = args.number(4, "ridge");
   if (!(ridge >= 0) || std::isinf(ridge)) args.fail("argument 'ridge' must be a finite number >= 0");
-  const int64_t refinements = args.dim(5, "maxRefinements");
+  const int64_t refinements = args.dim(5, "maxRefinements", kMaxDim);
   float *x = nullptr, *fitted = nullptr;
   const size_t sx = new_f32(info.Env(), *task, static_cast<uint64_t>(n) * k, &x);
   const size_t sf = new_f32(info.Env(), *task, static_cast<uint64_t>(n) * k, &fitted);
@@ -93,9 +61,9 @@ TaskPtr parse_mixed_solve(const Napi::CallbackInfo& info, bool async) {
 
 // symmetricResidual(a, n, x, k, y, ridge) -> { residual, fitted }: reads the upper triangle and diagonal of a
 TaskPtr parse_symmetric_residual(const Napi::CallbackInfo& info, bool async) {
-  SolveArgs args(info, "symmetricResidual", 6);
+  F32Args args(info, "symmetricResidual", 6);
   auto task = std::make_unique<Task>("symmetricResidual", async);
-  const int64_t n = args.dim(1, "n"), k = args.dim(3, "k");
+  const int64_t n = args.dim(1, "n", kMaxDim), k = args.dim(3, "k", kMaxDim);
   const float* a = args.f32(0, "a", static_cast<uint64_t>(n) * static_cast<uint64_t>(n), *task);
   const float* x = args.f32(2, "x", static_cast<uint64_t>(n) * k, *task);
   const float* y = args.f32(4, "y", static_cast<uint64_t>(n) * k, *task);

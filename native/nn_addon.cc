@@ -13,60 +13,13 @@
 #include <string>
 
 #include "async.h"
+#include "f32_args.h"
 #include "nn_addon.h"
 #include "nn_ops.h"
 
 namespace ncgpu {
 namespace {
 
-class NnArgs {
- public:
-  NnArgs(const Napi::CallbackInfo& info, const char* fn, size_t count) : info_(info), fn_(fn) {
-    if (info.Length() < count) fail("expected " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()));
-  }
-
-  [[noreturn]] void fail(const std::string& msg) const { throw Napi::RangeError::New(info_.Env(), std::string(fn_) + ": " + msg); }
-
-  double number(size_t i, const char* name) const {
-    if (!info_[i].IsNumber()) fail(std::string("argument '") + name + "' must be a number");
-    return info_[i].As<Napi::Number>().DoubleValue();
-  }
-
-  int64_t dim(size_t i, const char* name) const {
-    const double v = number(i, name);
-    if (!(v >= 0) || v != std::floor(v) || v > 9007199254740991.0) {
-      fail(std::string("argument '") + name + "' must be a non-negative integer");
-    }
-    return static_cast<int64_t>(v);
-  }
-
-  bool boolean(size_t i) const { return info_[i].ToBoolean().Value(); }
-
-  // A Float32Array of at least `need` elements, kept alive for an async call.
-  float* f32(size_t i, const char* name, uint64_t need, Task& task) const {
-    Napi::Value v = info_[i];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      fail(std::string("argument '") + name + "' must be a Float32Array");
-    }
-    auto a = v.As<Napi::Float32Array>();
-    if (a.ElementLength() < need) {
-      fail(std::string("argument '") + name + "' has " + std::to_string(a.ElementLength()) + " elements, needs " +
-           std::to_string(need));
-    }
-    task.keep_alive(a);
-    return a.Data();
-  }
-
-  // As f32(), or nullptr for null/undefined.
-  float* f32_or_null(size_t i, const char* name, uint64_t need, Task& task) const {
-    if (info_[i].IsNull() || info_[i].IsUndefined()) return nullptr;
-    return f32(i, name, need, task);
-  }
-
- private:
-  const Napi::CallbackInfo& info_;
-  const char* fn_;
-};
 
 // Tasks that return a loss (a number) to JavaScript.
 void return_number(Task& task, std::shared_ptr<double> value) {
@@ -74,7 +27,7 @@ void return_number(Task& task, std::shared_ptr<double> value) {
 }
 
 TaskPtr parse_bias_add(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "biasAdd", 5);
+  F32Args a(info, "biasAdd", 5);
   auto t = std::make_unique<Task>("biasAdd", async);
   const int64_t rows = a.dim(1, "rows"), cols = a.dim(2, "cols");
   const float* x = a.f32(0, "x", rows * cols, *t);
@@ -85,7 +38,7 @@ TaskPtr parse_bias_add(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_relu_backward(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "reluBackward", 4);
+  F32Args a(info, "reluBackward", 4);
   auto t = std::make_unique<Task>("reluBackward", async);
   const int64_t len = a.dim(3, "len");
   const float* x = a.f32(0, "x", len, *t);
@@ -96,7 +49,7 @@ TaskPtr parse_relu_backward(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_softmax_ce_rows(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "softmaxCeRows", 5);
+  F32Args a(info, "softmaxCeRows", 5);
   auto t = std::make_unique<Task>("softmaxCeRows", async);
   const int64_t n = a.dim(1, "n"), k = a.dim(2, "k");
   if (n < 1 || k < 1) a.fail("needs at least one row and one class");
@@ -119,7 +72,7 @@ TaskPtr parse_softmax_ce_rows(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_mse_rows(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "mseRows", 5);
+  F32Args a(info, "mseRows", 5);
   auto t = std::make_unique<Task>("mseRows", async);
   const int64_t n = a.dim(2, "n"), k = a.dim(3, "k");
   if (n < 1) a.fail("needs at least one row");
@@ -133,7 +86,7 @@ TaskPtr parse_mse_rows(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_layer_norm(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "layerNorm", 6);
+  F32Args a(info, "layerNorm", 6);
   auto t = std::make_unique<Task>("layerNorm", async);
   const int64_t rows = a.dim(1, "rows"), cols = a.dim(2, "cols");
   const float eps = static_cast<float>(a.number(3, "eps"));
@@ -145,7 +98,7 @@ TaskPtr parse_layer_norm(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_layer_norm_backward(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "layerNormBackward", 6);
+  F32Args a(info, "layerNormBackward", 6);
   auto t = std::make_unique<Task>("layerNormBackward", async);
   const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
   const float* y = a.f32(0, "y", rows * cols, *t);
@@ -157,7 +110,7 @@ TaskPtr parse_layer_norm_backward(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_row_softmax(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "rowSoftmax", 5);
+  F32Args a(info, "rowSoftmax", 5);
   auto t = std::make_unique<Task>("rowSoftmax", async);
   const int64_t rows = a.dim(1, "rows"), cols = a.dim(2, "cols");
   const bool causal = a.boolean(3);
@@ -168,7 +121,7 @@ TaskPtr parse_row_softmax(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_softmax_backward(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "softmaxBackward", 5);
+  F32Args a(info, "softmaxBackward", 5);
   auto t = std::make_unique<Task>("softmaxBackward", async);
   const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
   const float* p = a.f32(0, "p", rows * cols, *t);
@@ -179,7 +132,7 @@ TaskPtr parse_softmax_backward(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_embedding(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "embedding", 8);
+  F32Args a(info, "embedding", 8);
   auto t = std::make_unique<Task>("embedding", async);
   const int64_t rows = a.dim(1, "rows"), seq = a.dim(2, "seqLen"), vocab = a.dim(4, "vocab"), cols = a.dim(6, "cols");
   if (seq < 1) a.fail("argument 'seqLen' must be >= 1");
@@ -192,7 +145,7 @@ TaskPtr parse_embedding(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_embedding_backward(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "embeddingBackward", 6);
+  F32Args a(info, "embeddingBackward", 6);
   auto t = std::make_unique<Task>("embeddingBackward", async);
   const int64_t rows = a.dim(1, "rows"), cols = a.dim(3, "cols"), vocab = a.dim(4, "vocab");
   const float* ids = a.f32(0, "ids", rows, *t);
@@ -203,7 +156,7 @@ TaskPtr parse_embedding_backward(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_sgd_update(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "sgdUpdate", 7);
+  F32Args a(info, "sgdUpdate", 7);
   auto t = std::make_unique<Task>("sgdUpdate", async);
   const int64_t len = a.dim(3, "len");
   float* p = a.f32(0, "param", len, *t);
@@ -218,7 +171,7 @@ TaskPtr parse_sgd_update(const Napi::CallbackInfo& info, bool async) {
 }
 
 TaskPtr parse_adam_update(const Napi::CallbackInfo& info, bool async) {
-  NnArgs a(info, "adamUpdate", 12);
+  F32Args a(info, "adamUpdate", 12);
   auto t = std::make_unique<Task>("adamUpdate", async);
   const int64_t len = a.dim(4, "len");
   float* p = a.f32(0, "param", len, *t);
