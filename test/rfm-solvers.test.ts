@@ -259,7 +259,8 @@ describe.each(BACKENDS)('row panels and solvers on %s', (backend) => {
     expect(it.solveReport!.converged).toBe(true);
     // per iteration a few K x K scalars, once the m x m landmark block and N row sums: below half the 4 N^2 bytes of K
     if (backend !== 'cpu') expect(it.solveReport!.readBytes).toBeLessThan(2 * n * n);
-    expect(one.solveReport!.readBytes).toBeGreaterThanOrEqual(backend === 'cpu' ? 0 : 4 * n * n);
+    // a host solve on a GPU backend reads K back: the counter sees at least its 4 N^2 bytes
+    if (backend !== 'cpu') expect(one.solveReport!.readBytes).toBeGreaterThanOrEqual(4 * n * n);
     for (const m of [one, many, it]) m.dispose();
     X.dispose();
   });

@@ -358,6 +358,7 @@ export class DeepRfm {
         const rfm = new Rfm({
           kernel: c.kernel, bandwidth: c.bandwidth, ridge: c.ridge, iterations: 1, normalize: c.normalize,
           diagonal: c.diagonal, refit: false, agopMemoryBytes: this.options.agopMemoryBytes, ...solveOptions(),
+          // a draw of its own for every layer of a run, apart from the feature maps' stream
           agopSamples: c.agopSamples ?? undefined, agopSeed: c.seed * 1009 + l,
           rcondWarning: this.options.rcondWarning, onWarning: (m) => onWarning(`layer ${l}: ${m}`),
         });

@@ -84,7 +84,8 @@ export async function solveKernelSystem(spec: KernelSpec, Y: Matrix, options: Ke
   const started = performance.now();
   const readBefore = ctx.stats().readBytes;
   // the cpu backend's released arrays (the last kernel matrix among them) are handed out again
-  const available = availableMemoryBytes() + (ctx.backend.name === 'cpu' ? ctx.stats().pooledBytes : 0);
+  const reusable = ctx.backend.name === 'cpu' ? ctx.stats().pooledBytes : 0;
+  const available = availableMemoryBytes() + reusable;
   const chosen = chooseSolver(options.solver ?? 'auto', n, ctx.backend.name, available);
   const choice = options.reason && chosen.reason === 'requested' ? { ...chosen, reason: options.reason } : chosen;
   let kernelSeconds = 0;
@@ -105,7 +106,7 @@ export async function solveKernelSystem(spec: KernelSpec, Y: Matrix, options: Ke
     kernelSeconds = r.kernelSeconds;
     return finish(r.alpha, r.fitted, r.report);
   }
-  checkHostMemory(solverHostBytes(choice.solver, n) - (available - availableMemoryBytes()), `the '${choice.solver}' solve of the ${n}x${n} kernel system`,
+  checkHostMemory(solverHostBytes(choice.solver, n) - reusable, `the '${choice.solver}' solve of the ${n}x${n} kernel system`,
     choice.solver === 'direct' ? "use solver 'mixed' (half the memory) or 'iterative'" : "use solver 'iterative', or fewer samples");
   const K = await kernelPanels(X, X, spec.kernel, spec.bandwidth, { M: spec.M, panelRows: options.panelRows });
   await ctx.sync();
