@@ -28,6 +28,8 @@ export { labelEncodedMnist, labelEncodedSplit, encodeLabels, type LabelEncodedMn
 export { majorityTokenTask, majorityToken, type MajorityTokenOptions, type TokenDataset, type TokenSplit } from './data/tokens.js';
 export { BatchSampler, epochOrder, gatherRows, gatherLabels, type BatchSamplerOptions, type SamplerState } from './data/batches.js';
 export { loadNpyDataset } from './data/npyDataset.js';
+export { readArrayFile, writeArrayFile, parseArraySpec, isArrayFile, ARRAY_FILE_EXTENSIONS, type NumericArray } from './data/arrayFile.js';
+export { readSafetensors, writeSafetensors, parseSafetensors, encodeSafetensors, type TensorToSave } from './data/safetensors.js';
 export {
   detectStandardDataset,
   loadStandardDataset,

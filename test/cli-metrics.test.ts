@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeNpy } from '../src/index.js';
+import { encodeNpy, writeNpy } from '../src/index.js';
+import { zipFile } from './helpers-datasets.js';
 import { Rng } from '../src/random.js';
 
 const cli = fileURLToPath(new URL('../src/cli/index.ts', import.meta.url));
@@ -35,9 +36,30 @@ beforeAll(async () => {
   await writeNpy(f('b.npy'), new Float32Array([0.1, 0, -0.1]), [k]);
   await writeNpy(f('F.npy'), outputs, [n, k]);
   await writeNpy(f('y-bad.npy'), Int32Array.from({ length: n }, (_, i) => (i === 5 ? 7 : i % k)), [n]);
+  // the same inputs as PyTorch users save them: f32 features and int64 labels in one safetensors
+  // file (as safetensors.torch.save_file writes them), the classifier in an .npz
+  writeFileSync(f('torch.safetensors'), torchStyleSafetensors(x, [n, p], labels));
+  writeFileSync(f('head.npz'), zipFile([
+    { name: 'W.npy', data: encodeNpy(w, [k, p]), method: 8 },
+    { name: 'b.npy', data: encodeNpy(new Float32Array([0.1, 0, -0.1]), [k]), method: 0 },
+  ]));
   await writeNpy(f('y-short.npy'), Int32Array.from({ length: n - 1 }, (_, i) => i % k), [n - 1]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** F32 'feats' and I64 'labels', laid out by hand as safetensors.torch.save_file does */
+function torchStyleSafetensors(x: Float32Array, shape: number[], labels: Int32Array): Buffer {
+  const y64 = new Uint8Array(new BigInt64Array(Array.from(labels, BigInt)).buffer);
+  const table = {
+    __metadata__: { format: 'pt' },
+    feats: { dtype: 'F32', shape, data_offsets: [0, x.byteLength] },
+    labels: { dtype: 'I64', shape: [labels.length], data_offsets: [x.byteLength, x.byteLength + y64.byteLength] },
+  };
+  const json = Buffer.from(JSON.stringify(table));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([len, json, Buffer.from(x.buffer, x.byteOffset, x.byteLength), y64]);
+}
 
 describe('ncgpu metrics', () => {
   it('prints every metric the inputs allow and writes JSON with provenance', () => {
@@ -66,6 +88,22 @@ describe('ncgpu metrics', () => {
     expect(report.metrics.dLR).toBeCloseTo(1 - report.metrics.cka, 12);
     expect(report.metrics.nc1).toBeGreaterThan(0);
     expect(report.metrics.nc1).toBeLessThan(1);
+  });
+
+  it('reads safetensors and .npz arrays (named with FILE:NAME) and gives the same metrics as .npy', () => {
+    const fromNpy = f('npy.json');
+    const fromTorch = f('torch.json');
+    const a = run(['--features', f('X.npy'), '--labels', f('y.npy'), '--weights', f('W.npy'), '--bias', f('b.npy'), '--backend', 'cpu', '--json', fromNpy]);
+    const b = run(['--features', `${f('torch.safetensors')}:feats`, '--labels', `${f('torch.safetensors')}:labels`, '--weights', `${f('head.npz')}:W`, '--bias', `${f('head.npz')}:b`, '--backend', 'cpu', '--json', fromTorch]);
+    expect(a.status, a.stderr).toBe(0);
+    expect(b.status, b.stderr).toBe(0);
+    const ra = JSON.parse(readFileSync(fromNpy, 'utf8'));
+    const rb = JSON.parse(readFileSync(fromTorch, 'utf8'));
+    expect(rb.metrics).toEqual(ra.metrics);
+    expect(rb.inputs.labels).toEqual({ path: `${f('torch.safetensors')}:labels`, shape: [n], dtype: 'i64' });
+    const unnamed = run(['--features', f('torch.safetensors'), '--labels', f('y.npy'), '--backend', 'cpu']);
+    expect(unnamed.status).toBe(1);
+    expect(unnamed.stderr).toContain("holds 2 arrays ('feats', 'labels'); name one as");
   });
 
   it('needs only features and labels, reads float64, and takes K from --classes', () => {

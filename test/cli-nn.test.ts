@@ -98,7 +98,7 @@ describe('ncgpu nn', () => {
       [['richness', '--task', 'cifar'], /--task must be one of label-encoded-mnist, got 'cifar'/],
       [['richness', '--n-per-class', '900'], /class '5' has 863 digits/],
       [['svd-nc1', '--dataset', 'tokens'], /svd-nc1 trains an MLP on feature vectors/],
-      [['svd-nc1', '--dataset', join(dir, 'X.npy')], /--labels y\.npy is required/],
+      [['svd-nc1', '--dataset', join(dir, 'X.npy')], /--labels is required with an array-file dataset/],
       [['svd-nc1', '--momentum', '1'], /--momentum must be below 1/],
     ];
     for (const [args, msg] of cases) {

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../src/data/npy.js';
+import { encodeSafetensors } from '../src/data/safetensors.js';
+import { readArrayFile } from '../src/data/arrayFile.js';
 import { gaussianMixture } from '../src/data/gaussian.js';
 import { idxBytes } from './helpers-datasets.js';
 
@@ -62,6 +64,50 @@ describe('ncgpu rfm', () => {
     expect(json.data).toMatchObject({ classes: 3, trainSize: 30, testSize: 12, inputDim: 8 });
     expect(existsSync(join(out, 'gram_02.png'))).toBe(true);
     expect(existsSync(join(out, 'gram_01.png'))).toBe(false);
+
+    // the same data as one safetensors file (PyTorch's format), arrays named with FILE:NAME
+    writeFileSync(join(dir, 'data.safetensors'), encodeSafetensors({ x: { data: train.X, shape: train.shape }, y: { data: train.labels, shape: [train.labels.length] } }));
+    const outSt = join(dir, 'safetensors');
+    const st = run(['rfm', '--dataset', `${join(dir, 'data.safetensors')}:x`, '--labels', `${join(dir, 'data.safetensors')}:y`, '--test-per-class', '4', '--layers', '2', '--width', '32', '--backend', 'cpu', '--out', outSt]);
+    expect(st.status, st.stderr).toBe(0);
+    const stJson = JSON.parse(readFileSync(join(outSt, 'results.json'), 'utf8'));
+    expect(stJson.data).toMatchObject({ classes: 3, trainSize: 30, testSize: 12, inputDim: 8 });
+    expect(stJson.layers.map((l: { trainAcc: number }) => l.trainAcc)).toEqual(json.layers.map((l: { trainAcc: number }) => l.trainAcc));
+  });
+
+  it('--save-matrices writes M and M^(1/2) of every layer as .npy files or one safetensors file', async () => {
+    const common = ['rfm', '--dataset', 'gaussian', '--n-per-class', '6', '--test-per-class', '2', '--dim', '5', '--layers', '2', '--width', '7', '--backend', 'cpu', '--quiet'];
+    const outSt = join(dir, 'save-st');
+    const outNpy = join(dir, 'save-npy');
+    const a = run([...common, '--save-matrices', 'safetensors', '--out', outSt]);
+    const b = run([...common, '--save-matrices', 'npy', '--out', outNpy]);
+    expect(a.status, a.stderr).toBe(0);
+    expect(b.status, b.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(outSt, 'results.json'), 'utf8')).matrices).toEqual(['matrices.safetensors']);
+    const npyFiles = JSON.parse(readFileSync(join(outNpy, 'results.json'), 'utf8')).matrices;
+    expect(npyFiles).toEqual(['layer01_M', 'layer01_sqrtM', 'layer02_M', 'layer02_sqrtM'].map((m) => join('matrices', `${m}.npy`)));
+    // layer 1 acts on the 5 input features, layer 2 on the 7 random features
+    for (const [layer, d] of [['layer01', 5], ['layer02', 7]] as const) {
+      const M = await readArrayFile(`${join(outSt, 'matrices.safetensors')}:${layer}_M`);
+      const S = await readArrayFile(`${join(outSt, 'matrices.safetensors')}:${layer}_sqrtM`);
+      const Mnpy = await readArrayFile(join(outNpy, 'matrices', `${layer}_M.npy`));
+      expect(M.shape).toEqual([d, d]);
+      expect(Array.from(Mnpy.data)).toEqual(Array.from(M.data));
+      // M is max-normalized and S S = M to f32 accuracy
+      let err = 0;
+      let max = 0;
+      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
+        let ss = 0;
+        for (let t = 0; t < d; t++) ss += S.data[i * d + t]! * S.data[t * d + j]!;
+        err = Math.max(err, Math.abs(ss - M.data[i * d + j]!));
+        max = Math.max(max, M.data[i * d + j]!);
+      }
+      expect(max).toBeCloseTo(1, 6);
+      expect(err).toBeLessThan(1e-4);
+    }
+    const bad = run([...common, '--save-matrices', 'csv', '--out', join(dir, 'save-bad')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--save-matrices must be one of npy, safetensors/);
   });
 
   it('reads a folder of MNIST IDX files with the official split, --solver mixed, and records each solve', () => {
@@ -100,8 +146,8 @@ describe('ncgpu rfm', () => {
       [['--bandwidth', '0'], /--bandwidth must be a number > 0, got '0'/],
       [['--kernel', 'cosine'], /--kernel must be one of laplace, gaussian, gaussian-rfm, got 'cosine'/],
       [['--layers', 'x'], /--layers must be an integer >= 1, got 'x'/],
-      [['--dataset', join(dir, 'X.npy')], /--labels y\.npy is required/],
-      [['--dataset', 'cifar'], /--dataset must be mnist, gaussian, a folder of standard dataset files, an \.npz archive or an \.npy file/],
+      [['--dataset', join(dir, 'X.npy')], /--labels is required with an array-file dataset/],
+      [['--dataset', 'cifar'], /--dataset must be mnist, gaussian, a folder of standard dataset files, an \.npz archive with x_train\/y_train, or an array file/],
       [['--solver', 'qr'], /--solver must be one of auto, direct, mixed, iterative, got 'qr'/],
       [['--dataset', 'gaussian', '--width', '1000000000'], /--width 1000000000: .* exceed the cpu backend's/],
       [['--dataset', 'gaussian', '--n-per-class', '200000', '--dim', '2', '--width', '8', '--solver', 'direct'], /the 'direct' solver at N = 2000000 \(--n-per-class\) needs .* available; use --solver mixed/],

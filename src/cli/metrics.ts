@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
-import { readNpy, type NpyArray } from '../data/npy.js';
+import { readArrayFile, type NumericArray } from '../data/arrayFile.js';
 import { computeAllMetrics, inferNumClasses, type AllMetrics } from '../metrics/all.js';
 import type { GlobalMeanMode } from '../metrics/classStats.js';
 import type { Matrix } from '../tensor.js';
@@ -30,8 +30,8 @@ interface InputRecord {
 }
 
 /** Loads one .npy, checks its rank, and names it in every error. */
-async function load(what: string, path: string, rank: 1 | 2): Promise<NpyArray & { record: InputRecord }> {
-  const a = await readNpy(path);
+async function load(what: string, path: string, rank: 1 | 2): Promise<NumericArray & { record: InputRecord }> {
+  const a = await readArrayFile(path);
   let shape = a.shape;
   // accept (N, 1) and (1, N) where a vector is wanted
   if (rank === 1 && shape.length === 2 && (shape[0] === 1 || shape[1] === 1)) shape = [shape[0]! * shape[1]!];
@@ -41,7 +41,7 @@ async function load(what: string, path: string, rank: 1 | 2): Promise<NpyArray &
   return { ...a, shape, record: { path, shape: a.shape, dtype: a.dtype } };
 }
 
-function labelsFrom(a: NpyArray, path: string): Int32Array {
+function labelsFrom(a: NumericArray, path: string): Int32Array {
   if (a.data instanceof Int32Array) return a.data;
   const out = new Int32Array(a.data.length);
   for (let i = 0; i < a.data.length; i++) {
@@ -118,7 +118,7 @@ async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
   try {
     ctx = await createContext({ backend });
     const c = ctx;
-    const upload = (a: NpyArray, name: string) => {
+    const upload = (a: NumericArray, name: string) => {
       const m = c.matrix(a.data instanceof Float32Array ? a.data : Float32Array.from(a.data), [a.shape[0]!, a.shape[1]!], { name });
       owned.push(m);
       return m;
@@ -170,12 +170,12 @@ export function registerMetricsCommand(program: Command): void {
   program
     .command('metrics')
     .description('neural-collapse, rank and richness metrics of features saved by numpy (.npy)')
-    .option('--features <path>', 'features, N x p (.npy float32/float64; rows are samples)')
-    .option('--labels <path>', 'labels, N integers in 0..K-1 (.npy int32/int64)')
+    .option('--features <path>', 'features, N x p, rows are samples: X.npy, F.npz[:NAME] or F.safetensors[:NAME] (f32, f64, f16, bf16)')
+    .option('--labels <path>', 'labels, N integers in 0..K-1 (an array file as for --features; int32/int64)')
     .option('--classes <K>', 'number of classes (default: max label + 1)')
-    .option('--weights <path>', 'classifier W, K x p (.npy); adds NC2A/NC2B, NC3, self-duality, NC4, margin')
-    .option('--bias <path>', 'classifier bias b, length K (.npy)')
-    .option('--outputs <path>', 'model outputs for the same samples, N x C (.npy); adds CKA and D_LR')
+    .option('--weights <path>', 'classifier W, K x p (an array file); adds NC2A/NC2B, NC3, self-duality, NC4, margin')
+    .option('--bias <path>', 'classifier bias b, length K (an array file)')
+    .option('--outputs <path>', 'model outputs for the same samples, N x C (an array file); adds CKA and D_LR')
     .option('--global-mean <mode>', "global mean: 'class-means' (default) or 'sample-weighted'")
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
     .option('--json <path>', 'also write the values and their provenance as JSON')

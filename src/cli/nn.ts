@@ -18,6 +18,7 @@ import { splitByClass, type DatasetSplit } from '../data/dataset.js';
 import { gaussianMixture } from '../data/gaussian.js';
 import { labelEncodedMnist } from '../data/labelEncoded.js';
 import { loadMnist } from '../data/mnist.js';
+import { isArrayFile } from '../data/arrayFile.js';
 import { loadNpyDataset } from '../data/npyDataset.js';
 import { standardizeSplit } from '../data/standardize.js';
 import { majorityTokenTask } from '../data/tokens.js';
@@ -97,8 +98,10 @@ async function loadData(o: DataOptions, seed: number, defaults: { dataset: strin
       description: { name: 'tokens', task: 'majority token (label = the strictly most frequent token)', vocab, seqLen, nPerClass: n, testPerClass },
     };
   }
-  if (!dataset.endsWith('.npy')) throw new Error(`--dataset must be mnist, gaussian, tokens or a path to an .npy file, got '${dataset}'`);
-  if (!o.labels) throw new Error('--labels y.npy is required with an .npy dataset');
+  if (!isArrayFile(dataset)) {
+    throw new Error(`--dataset must be mnist, gaussian, tokens or an array file (X.npy, F.npz:NAME, F.safetensors[:NAME]), got '${dataset}'`);
+  }
+  if (!o.labels) throw new Error('--labels is required with an array-file dataset (y.npy, F.npz:NAME or F.safetensors:NAME)');
   const ds = await loadNpyDataset(dataset, o.labels);
   const split = splitByClass(ds, { nPerClass, testPerClass, seed });
   return { split, description: { name: 'npy', features: dataset, labels: o.labels, k: ds.k, d: ds.shape[1], nPerClass: split.train.shape[0] / ds.k, testPerClass } };
@@ -527,8 +530,8 @@ export function registerNnCommand(program: Command): void {
     .option('--momentum <m>', 'sgd momentum', '0')
     .option('--schedule <kind>', `learning-rate schedule: ${SCHEDULE_KINDS.join(', ')}`, 'cosine')
     .option('--init-scale <s>', 'weight init scale (N(0, s^2/fanIn))', '1')
-    .option('--dataset <name>', "mnist, gaussian, tokens (the transformer's majority-token task) or X.npy (default mnist; tokens for the transformer)")
-    .option('--labels <path>', 'y.npy with integer labels (for an .npy dataset)')
+    .option('--dataset <name>', "mnist, gaussian, tokens (the transformer's majority-token task) or an array file: X.npy, F.npz:NAME, F.safetensors[:NAME] (default mnist; tokens for the transformer)")
+    .option('--labels <path>', 'labels, integers (y.npy, F.npz:NAME or F.safetensors:NAME) for an array-file dataset')
     .option('--n-per-class <n>', 'training samples per class (default 50; 25 token sequences)')
     .option('--test-per-class <n>', 'test samples per class (default 20; 10 for tokens)')
     .option('--dim <d>', "dimension of the 'gaussian' data (default 64)")
@@ -557,8 +560,8 @@ export function registerNnCommand(program: Command): void {
 
   nn.command('svd-nc1')
     .description('seed 000 Figs. 2 and 10: per-layer NC1 of the input, S V^T input and output of a bias-free MLP, and the NFA correlation, during training')
-    .option('--dataset <name>', 'mnist, gaussian or X.npy', 'mnist')
-    .option('--labels <path>', 'y.npy with integer labels (for an .npy dataset)')
+    .option('--dataset <name>', 'mnist, gaussian or an array file (X.npy, F.npz:NAME, F.safetensors[:NAME])', 'mnist')
+    .option('--labels <path>', 'labels, integers (y.npy, F.npz:NAME or F.safetensors:NAME) for an array-file dataset')
     .option('--n-per-class <n>', 'training samples per class (default 100; .npy: all that the test split leaves)')
     .option('--test-per-class <n>', 'test samples per class (default 20)')
     .option('--dim <d>', "dimension of the 'gaussian' data (default 64)")

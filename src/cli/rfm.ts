@@ -12,11 +12,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
-import { type Dataset, type DatasetSplit, splitByClass } from '../data/dataset.js';
+import { type DatasetSplit, splitByClass } from '../data/dataset.js';
 import { gaussianMixture } from '../data/gaussian.js';
 import { loadStandardDataset } from '../data/standard/index.js';
 import { loadMnist } from '../data/mnist.js';
-import { readNpy } from '../data/npy.js';
+import { isArrayFile } from '../data/arrayFile.js';
+import { loadNpyDataset } from '../data/npyDataset.js';
+import type { TensorToSave } from '../data/safetensors.js';
+import { MATRIX_FORMATS, saveMatrices, type MatrixFormat } from './saveMatrices.js';
 import { AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
 import { KERNELS, type Kernel } from '../ops/kernels.js';
 import { classBoundaries, renderHeatmap } from '../report/heatmap.js';
@@ -49,6 +52,7 @@ export interface RfmCommandOptions {
   backend: string;
   out: string;
   gramLayers?: string;
+  saveMatrices?: string;
   quiet?: boolean;
   solver: string;
   agopSamples?: string;
@@ -96,34 +100,14 @@ async function loadData(o: RfmCommandOptions, seed: number): Promise<LoadedData>
     return { split, description: { name: 'gaussian', k: 10, d, nPerClass, testPerClass: testPerClass ?? 50 } };
   }
   if (o.dataset.endsWith('.npz') || isFolder(o.dataset)) return loadStandardData(o, testPerClass, seed);
-  if (!o.dataset.endsWith('.npy')) {
-    throw new Error(`--dataset must be mnist, gaussian, a folder of standard dataset files, an .npz archive or an .npy file, got '${o.dataset}'`);
+  if (!isArrayFile(o.dataset)) {
+    throw new Error(`--dataset must be mnist, gaussian, a folder of standard dataset files, an .npz archive with x_train/y_train, or an array file (X.npy, F.npz:NAME, F.safetensors[:NAME]), got '${o.dataset}'`);
   }
-  if (!o.labels) throw new Error('--labels y.npy is required with an .npy dataset');
-  const x = await readNpy(o.dataset);
-  if (x.shape.length !== 2) throw new Error(`${o.dataset} must be a 2-D array (rows are samples), got shape (${x.shape.join(', ')})`);
-  const y = await readNpy(o.labels);
-  const n = x.shape[0]!;
-  const d = x.shape[1]!;
-  if (y.data.length !== n) throw new Error(`${o.labels} has ${y.data.length} labels but ${o.dataset} has ${n} rows`);
-  const labels = new Int32Array(n);
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const v = Number(y.data[i]);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`${o.labels}: labels must be integers >= 0; entry ${i} is ${v}`);
-    labels[i] = v;
-    k = Math.max(k, v + 1);
-  }
-  const ds: Dataset = {
-    X: x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
-    labels,
-    k,
-    shape: [n, d],
-    names: Array.from({ length: k }, (_, c) => String(c)),
-  };
+  if (!o.labels) throw new Error('--labels is required with an array-file dataset (y.npy, F.npz:NAME or F.safetensors:NAME)');
+  const ds = await loadNpyDataset(o.dataset, o.labels);
   const nPerClass = o.nPerClass !== undefined ? int('n-per-class', o.nPerClass, 1) : undefined;
   const split = splitByClass(ds, { nPerClass, testPerClass: testPerClass ?? 0, seed });
-  return { split, description: { name: 'npy', features: o.dataset, labels: o.labels, k, d, nPerClass: split.train.shape[0] / k, testPerClass: testPerClass ?? 0 } };
+  return { split, description: { name: 'npy', features: o.dataset, labels: o.labels, k: ds.k, d: ds.shape[1], nPerClass: split.train.shape[0] / ds.k, testPerClass: testPerClass ?? 0 } };
 }
 
 function isFolder(path: string): boolean {
@@ -223,6 +207,17 @@ function evenRows(n: number, most: number): Int32Array {
   return Int32Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
 }
 
+/** Each layer's M_l and M_l^{1/2} as layer01_M, layer01_sqrtM, ... (see saveMatrices). */
+function saveFeatureMatrices(out: string, format: MatrixFormat, r: DeepRfmResult): Promise<string[]> {
+  const named: Record<string, TensorToSave> = {};
+  for (const m of r.featureMatrices) {
+    const layer = `layer${String(m.layer).padStart(2, '0')}`;
+    named[`${layer}_M`] = { data: m.M.data, shape: [m.M.rows, m.M.cols] };
+    named[`${layer}_sqrtM`] = { data: m.sqrtM.data, shape: [m.sqrtM.rows, m.sqrtM.cols] };
+  }
+  return saveMatrices(out, format, named, { producer: `ncgpu ${VERSION} rfm`, contents: 'per layer: M (normalized AGOP) and sqrtM = M^(1/2)' });
+}
+
 async function writeGram(ctx: Context, out: string, r: DeepRfmResult, labels: Int32Array, k: number) {
   const written = [];
   for (const m of r.matrices) {
@@ -256,6 +251,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
   const width = o.width !== undefined ? int('width', o.width, 1) : undefined;
   const backend = oneOf<BackendChoice>('backend', o.backend, BACKEND_CHOICES);
   const gramLayers = gramLayersOf(o.gramLayers, layers);
+  const saveFormat = o.saveMatrices !== undefined ? oneOf<MatrixFormat>('save-matrices', o.saveMatrices, MATRIX_FORMATS) : undefined;
   const solver = oneOf<KernelSolver>('solver', o.solver, KERNEL_SOLVERS);
   const panelRows = o.panelRows !== undefined ? int('panel-rows', o.panelRows, 1) : undefined;
   const agopSamples = o.agopSamples !== undefined ? int('agop-samples', o.agopSamples, 1) : undefined;
@@ -296,7 +292,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
         T ? { X: T, labels: test.labels } : undefined,
         {
           layers, kernel, bandwidth, ridge, features, width, gamma, normalize, diagonal: o.diagonal ?? false,
-          layerPredictor, seed, classes: train.k, keep: gramLayers, solver, panelRows, iterative, agopSamples,
+          layerPredictor, seed, classes: train.k, keep: gramLayers, keepFeatureMatrices: saveFormat !== undefined, solver, panelRows, iterative, agopSamples,
           onWarning: (m) => warnings.push(m),
           onPhase: (l, phase) => bar.tick(0, { detail: `${l > layers ? 'final fit' : `layer ${l}`}: ${phase} done` }),
           onLayer: () => bar.tick(),
@@ -311,6 +307,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
 
     await mkdir(o.out, { recursive: true });
     const grams = await writeGram(ctx, o.out, result, train.labels, train.k);
+    const matrixFiles = saveFormat ? await saveFeatureMatrices(o.out, saveFormat, result) : [];
     const [nc1, nc2] = await Promise.all([
       plotStages(result, (l) => l.nc1, 'Deep RFM: NC1 = tr(Sigma_W) / tr(Sigma_B)', 'NC1'),
       plotStages(result, (l) => l.nc2, 'Deep RFM: NC2 (class-mean Gram vs simplex ETF)', 'NC2'),
@@ -348,6 +345,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
       })),
       final: result.final,
       gram: grams,
+      matrices: matrixFiles,
       warnings,
       seconds: (performance.now() - started) / 1000,
     };
@@ -359,7 +357,8 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
     }
     for (const line of solverSummary(result)) console.log(line);
     if (warnings.length > 0) console.log(`${warnings.length} warning(s); see results.json`);
-    console.log(`wrote ${join(o.out, 'results.json')}, nc1.png, nc2.png, ${grams.map((g) => g.file).join(', ')} in ${json.seconds.toFixed(1)} s`);
+    const files = ['nc1.png', 'nc2.png', ...grams.map((g) => g.file), ...matrixFiles];
+    console.log(`wrote ${join(o.out, 'results.json')}, ${files.join(', ')} in ${json.seconds.toFixed(1)} s`);
   } finally {
     await ctx.dispose();
   }
@@ -371,10 +370,10 @@ export function registerRfmCommand(program: Command): void {
     .description('Deep RFM: per-layer NC1/NC2 of X, X~ = X M^1/2 and phi(X~), accuracy, Gram heatmaps')
     .option(
       '--dataset <name>',
-      "'mnist' (bundled digits), 'gaussian', a folder of MNIST/Fashion-MNIST IDX, CIFAR-10/100 binary or SVHN .mat files, an .npz archive (x_train, y_train, x_test, y_test), or X.npy (rows are samples)",
+      "'mnist' (bundled digits), 'gaussian', a folder of MNIST/Fashion-MNIST IDX, CIFAR-10/100 binary or SVHN .mat files, an .npz archive (x_train, y_train, x_test, y_test), or an array file with rows as samples (X.npy, F.npz:NAME, F.safetensors[:NAME])",
       'mnist',
     )
-    .option('--labels <path>', 'y.npy with integer labels (for an .npy dataset)')
+    .option('--labels <path>', 'labels, integers (y.npy, F.npz:NAME or F.safetensors:NAME) for an array-file dataset')
     .option('--n-per-class <n>', 'training samples per class (default 200; .npy: all that the test split leaves; dataset files: all)')
     .option('--test-per-class <n>', 'test samples per class (default 50; .npy: 0; dataset files: the whole official test split)')
     .option('--shuffle', 'dataset files: pick the samples of each class at random (seeded by --seed) instead of the first ones')
@@ -400,6 +399,7 @@ export function registerRfmCommand(program: Command): void {
     .option('--tolerance <t>', 'iterative solver: relative residual to stop at (default 1e-4)')
     .option('--max-iterations <n>', 'iterative solver: iterations at most (default 500)')
     .option('--landmarks <m>', 'iterative solver: Nystrom landmarks of the preconditioner (default min(N, 2000); 0: none)')
+    .option('--save-matrices <format>', `also write each layer's M and M^(1/2) to --out: ${MATRIX_FORMATS.join(' (matrices/layerNN_M.npy, ...) or ')} (matrices.safetensors)`)
     .option('--quiet', 'no progress output')
     .action((opts: RfmCommandOptions) => runRfmCommand(opts));
 }

@@ -1,16 +1,18 @@
 /**
- * A labeled data set from two .npy files: features X (N x d, rows are samples; float32/float64,
- * any integer dtype the npy reader takes) and integer labels y (N). K = max label + 1.
+ * A labeled data set from two array files: features X (N x d, rows are samples; float32/float64,
+ * f16/bf16 from safetensors) and integer labels y (N). K = max label + 1. Each file is an .npy,
+ * an .npz or a .safetensors file, with ':NAME' picking one array of several (see `readArrayFile`):
  *
  *   np.save('X.npy', X.astype(np.float32)); np.save('y.npy', y)
+ *   safetensors.torch.save_file({'x': feats, 'y': labels}, 'f.safetensors')  # f.safetensors:x, f.safetensors:y
  */
 import type { Dataset } from './dataset.js';
-import { readNpy } from './npy.js';
+import { readArrayFile } from './arrayFile.js';
 
 export async function loadNpyDataset(xPath: string, yPath: string): Promise<Dataset> {
-  const x = await readNpy(xPath);
+  const x = await readArrayFile(xPath);
   if (x.shape.length !== 2) throw new Error(`${xPath} must be a 2-D array (rows are samples), got shape (${x.shape.join(', ')})`);
-  const y = await readNpy(yPath);
+  const y = await readArrayFile(yPath);
   if (y.shape.length !== 1 && !(y.shape.length === 2 && y.shape[1] === 1)) {
     throw new Error(`${yPath} must be a 1-D array of integer labels, got shape (${y.shape.join(', ')})`);
   }

@@ -62,6 +62,11 @@ export interface DeepRfmOptions {
   metrics?: boolean;
   /** return the training matrices of these layers (1-based), or of all (true) */
   keep?: boolean | readonly number[];
+  /**
+   * return every layer's feature matrix M_l and its square root (d x d each, host copies) in
+   * `featureMatrices`, without the N x d matrices `keep` copies (default false)
+   */
+  keepFeatureMatrices?: boolean;
   /** memory of one AGOP call, in bytes (see agopPlan) */
   agopMemoryBytes?: number;
   /**
@@ -158,9 +163,16 @@ export interface LayerMatrices {
   sqrtM: HostMatrixF32;
 }
 
+/** A layer's learned feature matrix M_l (the normalized AGOP) and M_l^{1/2}, on the host. */
+export interface LayerFeatureMatrices {
+  layer: number;
+  M: HostMatrixF32;
+  sqrtM: HostMatrixF32;
+}
+
 export interface DeepRfmResult {
   /** the options with defaults filled in */
-  config: Required<Omit<DeepRfmOptions, 'keep' | 'onWarning' | 'onPhase' | 'onLayer' | 'agopMemoryBytes' | 'rcondWarning' | 'panelRows' | 'iterative'>>;
+  config: Required<Omit<DeepRfmOptions, 'keep' | 'keepFeatureMatrices' | 'onWarning' | 'onPhase' | 'onLayer' | 'agopMemoryBytes' | 'rcondWarning' | 'panelRows' | 'iterative'>>;
   classes: number;
   trainSize: number;
   testSize: number;
@@ -169,6 +181,8 @@ export interface DeepRfmResult {
   final: DeepRfmFinal;
   /** training matrices of the layers asked for with `keep` */
   matrices: LayerMatrices[];
+  /** M_l and M_l^{1/2} of every layer, when asked for with `keepFeatureMatrices` */
+  featureMatrices: LayerFeatureMatrices[];
   /** warnings raised during the run (ill-conditioned solves, ...) */
   warnings: string[];
 }
@@ -331,6 +345,7 @@ export class DeepRfm {
     // what the current layer has made and not yet handed on; freed if the layer fails
     const pending: { dispose(): void }[] = [];
     const matrices: LayerMatrices[] = [];
+    const featureMatrices: LayerFeatureMatrices[] = [];
     const trainTargets = { labels, k };
     const testTargets = testLabels ? { labels: testLabels, k } : undefined;
     try {
@@ -396,6 +411,7 @@ export class DeepRfm {
           if (keepLayer(l)) {
             matrices.push({ layer: l, X: await hostCopy(X), M: await hostCopy(rfm.M!), sqrtM: await hostCopy(S) } as LayerMatrices);
           }
+          if (this.options.keepFeatureMatrices) featureMatrices.push({ layer: l, M: await hostCopy(rfm.M!), sqrtM: await hostCopy(S) });
         } finally {
           rfm.dispose();
         }
@@ -519,6 +535,7 @@ export class DeepRfm {
         layers,
         final: { trainAcc: finalTrain, testAcc: finalTest, rcond: model.rcond, solveMethod: model.method, solve: model.solveReport!, seconds },
         matrices,
+        featureMatrices,
         warnings,
       };
     } catch (e) {

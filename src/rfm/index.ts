@@ -11,7 +11,7 @@ export { Rfm, type RfmOptions, type RfmIteration } from './rfm.js';
 export {
   DeepRfm, deepRfm, DEEP_RFM_PHASES,
   type DeepRfmOptions, type DeepRfmResult, type DeepRfmLayer, type DeepRfmFinal, type DeepRfmPhase,
-  type LabeledMatrix, type LayerMatrices, type HostMatrixF32, type PhaseSeconds, type StageValues,
+  type LabeledMatrix, type LayerMatrices, type LayerFeatureMatrices, type HostMatrixF32, type PhaseSeconds, type StageValues,
 } from './deepRfm.js';
 export { reluFeatures, laplaceFourierFeatures, FEATURE_MAPS, type FeatureMap, type FeatureMapKind, type ReluFeaturesOptions, type FourierFeaturesOptions } from './features.js';
 export { centeredGram, gramSummary, type GramSummary } from './gram.js';
