@@ -10,7 +10,8 @@
         "native/kernel_solve_addon.cc",
         "native/linalg.cc",
         "native/nn_addon.cc",
-        "native/nn_ops.cc"
+        "native/nn_ops.cc",
+        "native/stderr_capture.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

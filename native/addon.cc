@@ -24,6 +24,7 @@
 #include "async.h"
 #include "cpu_ops.h"
 #include "kernel_solve_addon.h"
+#include "stderr_capture.h"
 #include "linalg.h"
 #include "nn_addon.h"
 
@@ -962,6 +963,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   register_nn(env, exports);
   register_kernel_solve(env, exports);
+  register_stderr_capture(env, exports);
   return exports;
 }
 

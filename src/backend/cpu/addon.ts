@@ -41,6 +41,10 @@ export interface BlasInfo { name: string; version: string; threads: number; conf
 
 interface Sync {
   blasInfo(): BlasInfo;
+  /** redirects the process's stderr (fd 2) to a temporary file until releaseStderr */
+  captureStderr(): void;
+  /** restores stderr and returns what was written to it since captureStderr ('' when none ran) */
+  releaseStderr(): string;
   setThreads(n: number): void;
   gemm: GemmFn;
   sgemmDirect: GemmFn;
@@ -96,7 +100,7 @@ const ASYNC_NAMES = [
   'softmaxBackward', 'embedding', 'embeddingBackward', 'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Sync)[];
 type AsyncNames = (typeof ASYNC_NAMES)[number];
-const SYNC_ONLY_NAMES = ['blasInfo', 'setThreads', 'sgemmDirect'] as const satisfies readonly (keyof Sync)[];
+const SYNC_ONLY_NAMES = ['blasInfo', 'setThreads', 'sgemmDirect', 'captureStderr', 'releaseStderr'] as const satisfies readonly (keyof Sync)[];
 
 export type Addon = Sync & { [K in AsyncNames as `${K}Async`]: Async<Sync[K]> };
 
