@@ -3,7 +3,7 @@
  * takes a hardware GPU when Dawn finds one and the cpu backend otherwise; the software GPU is
  * only used when asked for ('webgpu-software' or NCGPU_BACKEND=webgpu-software).
  */
-import type { Backend, BackendInfo } from './backend/types.js';
+import type { Backend, BackendInfo, SoftwareLane } from './backend/types.js';
 import { CpuBackend } from './backend/cpu/backend.js';
 import { addon } from './backend/cpu/addon.js';
 import { Matrix, type Shape } from './tensor.js';
@@ -28,6 +28,11 @@ export interface ContextOptions {
   threads?: number;
   /** webgpu: cap one storage binding below the adapter's limit (bytes); exercises chunking */
   maxBindingBytes?: number;
+  /**
+   * webgpu-software: which software GPU, 'gles' (default; OpenGL ES over llvmpipe) or 'vulkan'
+   * (Vulkan over lavapipe, core mode); default NCGPU_SOFTWARE_LANE when set
+   */
+  softwareLane?: SoftwareLane;
 }
 
 export interface MatrixOptions {
@@ -141,18 +146,24 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
   if (options.threads !== undefined) addon().setThreads(options.threads);
   if (choice === 'cpu') return new Context(new CpuBackend(), options);
 
-  const { findHardwareAdapter, findSoftwareAdapter } = await import('./backend/webgpu/adapter.js');
-  const found = choice === 'webgpu-software' ? await findSoftwareAdapter() : await findHardwareAdapter();
-  if (!found) {
+  const { findHardwareAdapter, findSoftwareAdapter, resolveSoftwareLane } = await import('./backend/webgpu/adapter.js');
+  const lane = choice === 'webgpu-software' ? resolveSoftwareLane(options.softwareLane) : undefined;
+  const { GpuDevice } = await import('./backend/webgpu/device.js');
+  const device = await GpuDevice.open(
+    lane ? `software:${lane}` : 'hardware',
+    () => (lane ? findSoftwareAdapter(lane) : findHardwareAdapter()),
+    { maxBindingBytes: options.maxBindingBytes },
+  );
+  if (!device) {
     if (choice === 'auto') return new Context(new CpuBackend(), options);
     throw new Error(
       choice === 'webgpu'
         ? "createContext: no hardware GPU adapter found (Dawn saw none). Use backend 'cpu', or 'webgpu-software' to run the shaders on the CPU."
-        : "createContext: the software GPU (Dawn's OpenGL ES backend over Mesa llvmpipe) is not available; install Mesa's EGL/GLES drivers (Debian: libegl1 libgles2 libegl-mesa0).",
+        : lane === 'vulkan'
+          ? "createContext: the Vulkan software GPU (Dawn's Vulkan backend over Mesa lavapipe) is not available; install a lavapipe Dawn accepts (Mesa 25: 'scripts/install-lavapipe.sh' prints the VK_ICD_FILENAMES and LD_LIBRARY_PATH to set before starting node) or use softwareLane 'gles'."
+          : "createContext: the software GPU (Dawn's OpenGL ES backend over Mesa llvmpipe) is not available; install Mesa's EGL/GLES drivers (Debian: libegl1 libgles2 libegl-mesa0).",
     );
   }
-  const { GpuDevice } = await import('./backend/webgpu/device.js');
   const { WebGpuBackend } = await import('./backend/webgpu/backend.js');
-  const device = await GpuDevice.create(found, { maxBindingBytes: options.maxBindingBytes });
   return new Context(new WebGpuBackend(device, () => addon().blasInfo()), options);
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { findSoftwareAdapter } from '../src/backend/webgpu/adapter.js';
+import { findSoftwareAdapter, resolveSoftwareLane } from '../src/backend/webgpu/adapter.js';
 import { GpuDevice } from '../src/backend/webgpu/device.js';
 import { createContext, matmul } from '../src/index.js';
 
 async function device() {
-  const found = await findSoftwareAdapter();
+  const found = await findSoftwareAdapter(resolveSoftwareLane(undefined));
   if (!found) throw new Error('the software GPU is required for this test');
   return GpuDevice.create(found);
 }

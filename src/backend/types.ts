@@ -175,7 +175,21 @@ export interface AdapterDescription {
   dawnBackend: string;
   /** true when the adapter is a CPU rasterizer (llvmpipe, SwiftShader, WARP) */
   software: boolean;
+  /** the software GPU's lane ('gles' or 'vulkan'); absent for hardware adapters */
+  lane?: SoftwareLane;
+  /** WebGPU feature level the adapter was requested at: 'core', or 'compatibility' (OpenGL ES) */
+  featureLevel: 'core' | 'compatibility';
+  /** the adapter's optional features, e.g. 'subgroups', 'shader-f16', 'timestamp-query' */
+  features: string[];
 }
+
+/**
+ * The two software GPUs shaders are tested on: 'gles', Dawn's OpenGL ES backend over Mesa
+ * llvmpipe in compatibility mode, and 'vulkan', Dawn's Vulkan backend over Mesa lavapipe in core
+ * mode (the path hardware GPUs take on Linux, with subgroups, shader-f16 and timestamp queries).
+ */
+export type SoftwareLane = 'gles' | 'vulkan';
+export const SOFTWARE_LANES: readonly SoftwareLane[] = ['gles', 'vulkan'];
 
 export interface BackendInfo {
   name: BackendName;

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { collectInfo, formatInfo } from './info.js';
+import type { SoftwareLane } from '../backend/types.js';
 import { registerRfmCommand } from './rfm.js';
 import { registerMetricsCommand } from './metrics.js';
 import { registerNnCommand } from './nn.js';
@@ -13,10 +14,11 @@ program.name('ncgpu').description('Neural collapse and feature learning on the G
 program
   .command('info')
   .description("show the backend 'auto' picks, the GPU adapter and its limits, and the BLAS in use")
-  .option('--software', 'also probe the software GPU (OpenGL ES over Mesa llvmpipe)')
+  .option('--software', 'also probe the software GPU (OpenGL ES over Mesa llvmpipe, or the --software-lane)')
+  .option('--software-lane <lane>', "the software GPU to probe: gles or vulkan (Vulkan over Mesa lavapipe); default NCGPU_SOFTWARE_LANE, else gles")
   .option('--json', 'print JSON')
-  .action(async (opts: { software?: boolean; json?: boolean }) => {
-    const report = await collectInfo({ software: opts.software });
+  .action(async (opts: { software?: boolean; softwareLane?: string; json?: boolean }) => {
+    const report = await collectInfo({ software: opts.software || opts.softwareLane !== undefined, softwareLane: opts.softwareLane as SoftwareLane | undefined });
     console.log(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
   });
 

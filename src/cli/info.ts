@@ -1,5 +1,5 @@
 /** `ncgpu info`: which backend 'auto' picks, the GPU adapter and its limits, and the BLAS in use. */
-import type { BackendInfo } from '../backend/types.js';
+import type { BackendInfo, SoftwareLane } from '../backend/types.js';
 import { addon } from '../backend/cpu/addon.js';
 import { VERSION } from '../version.js';
 
@@ -11,12 +11,15 @@ export interface InfoReport {
   softwareAdapter: BackendInfo['adapter'] | null;
   limits: Record<string, number> | null;
   blas: BackendInfo['blas'];
+  /** what Dawn and its drivers printed while the adapters and devices were made */
+  dawnMessages: string[];
 }
 
-export async function collectInfo(options: { software?: boolean } = {}): Promise<InfoReport> {
-  const { findHardwareAdapter, findSoftwareAdapter } = await import('../backend/webgpu/adapter.js');
+export async function collectInfo(options: { software?: boolean; softwareLane?: SoftwareLane } = {}): Promise<InfoReport> {
+  const { findHardwareAdapter, findSoftwareAdapter, resolveSoftwareLane } = await import('../backend/webgpu/adapter.js');
+  const { dawnMessages } = await import('../backend/webgpu/dawnMessages.js');
   const hw = await findHardwareAdapter();
-  const sw = options.software ? await findSoftwareAdapter() : undefined;
+  const sw = options.software ? await findSoftwareAdapter(resolveSoftwareLane(options.softwareLane)) : undefined;
   const probe = hw ?? sw;
   let limits: Record<string, number> | null = null;
   if (probe) {
@@ -33,6 +36,7 @@ export async function collectInfo(options: { software?: boolean } = {}): Promise
     softwareAdapter: sw?.description ?? null,
     limits,
     blas: addon().blasInfo(),
+    dawnMessages: [...dawnMessages()],
   };
 }
 
@@ -43,8 +47,10 @@ export function formatInfo(r: InfoReport): string {
   ];
   const adapter = (label: string, a: InfoReport['hardwareAdapter']) => {
     if (!a) return;
-    lines.push(`${label}: ${a.device}${a.vendor ? ` [${a.vendor}${a.architecture ? ` ${a.architecture}` : ''}]` : ''}, Dawn backend ${a.dawnBackend}${a.software ? ' (software)' : ''}`);
+    const lane = a.lane ? `, lane ${a.lane}` : '';
+    lines.push(`${label}: ${a.device}${a.vendor ? ` [${a.vendor}${a.architecture ? ` ${a.architecture}` : ''}]` : ''}, Dawn backend ${a.dawnBackend}${a.software ? ' (software)' : ''}${lane}`);
     if (a.description && a.description !== a.device) lines.push(`  ${a.description}`);
+    lines.push(`  feature level ${a.featureLevel}; features: ${a.features.length > 0 ? a.features.join(', ') : 'none'}`);
   };
   adapter('hardware GPU', r.hardwareAdapter);
   adapter('software GPU', r.softwareAdapter);
@@ -58,5 +64,6 @@ export function formatInfo(r: InfoReport): string {
     );
   }
   lines.push(`BLAS: ${r.blas.name} ${r.blas.version}, ${r.blas.threads} thread(s)${r.blas.config ? ` (${r.blas.config})` : ''}`);
+  if (r.dawnMessages.length > 0) lines.push(`Dawn messages (${r.dawnMessages.length}):`, ...r.dawnMessages.map((m) => `  ${m}`));
   return lines.join('\n');
 }

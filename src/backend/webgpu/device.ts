@@ -10,6 +10,7 @@
  */
 import type { AdapterDescription } from '../types.js';
 import type { FoundAdapter } from './adapter.js';
+import { requestDevice, returnDevice, takeIdleDevice, type DeviceOwner, type PooledDevice } from './devicePool.js';
 import { shaderSource } from './shaderSource.js';
 
 export class GpuError extends Error {
@@ -72,7 +73,7 @@ const LIMIT_NAMES = [
   'minUniformBufferOffsetAlignment',
 ] as const;
 
-export class GpuDevice {
+export class GpuDevice implements DeviceOwner {
   readonly device: GPUDevice;
   readonly adapter: AdapterDescription;
   readonly limits: Record<string, number>;
@@ -82,8 +83,10 @@ export class GpuDevice {
   readonly offsetAlignment: number;
   readonly maxWorkgroupsPerDim: number;
 
-  /** the Dawn instance: referenced so it is not collected while its device is in use */
-  private gpu: GPU | undefined;
+  /** the Dawn device with its compiled pipelines, handed back to the device pool on dispose */
+  private readonly entry: PooledDevice;
+  /** the pool's key for this kind of adapter; undefined: the device is destroyed on dispose */
+  private readonly poolKind: string | undefined;
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private dispatchCount = 0;
@@ -103,14 +106,17 @@ export class GpuDevice {
   /** buffers released while the open encoder may still reference them */
   private readonly releasedThisBatch = new Set<GPUBuffer>();
 
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly uniforms = new Map<string, GPUBuffer>();
   private readonly staging = new Map<number, GPUBuffer[]>();
 
-  private constructor(found: FoundAdapter, device: GPUDevice, options: DeviceOptions) {
-    this.gpu = found.gpu;
+  private constructor(entry: PooledDevice, poolKind: string | undefined, options: DeviceOptions) {
+    const device = entry.device;
+    this.entry = entry;
+    this.poolKind = poolKind;
     this.device = device;
-    this.adapter = found.description;
+    this.pipelines = entry.pipelines;
+    this.adapter = entry.found.description;
     const limits: Record<string, number> = {};
     for (const name of LIMIT_NAMES) limits[name] = Number(device.limits[name]);
     this.limits = limits;
@@ -121,24 +127,35 @@ export class GpuDevice {
     this.maxWorkgroupsPerDim = limits.maxComputeWorkgroupsPerDimension!;
     this.poolLimit = options.poolBytes ?? 512 * 2 ** 20;
 
-    device.addEventListener('uncapturederror', (event) => {
-      this.errors.push(`webgpu: uncaptured error: ${(event as GPUUncapturedErrorEvent).error.message}`);
-    });
-    void device.lost.then((info) => {
-      if (!this.disposed) this.lostReason = `${info.reason}: ${info.message}`;
-    });
+    entry.owner = this;
+    if (entry.lostReason !== undefined) this.lostReason = entry.lostReason;
   }
 
-  /** Builds a device asking for the adapter's real limits rather than WebGPU's small defaults. */
+  uncapturedError(message: string): void {
+    this.errors.push(`webgpu: uncaptured error: ${message}`);
+  }
+
+  lost(reason: string): void {
+    if (!this.disposed) this.lostReason = reason;
+  }
+
+  /** A new device of its own on `found` (destroyed on dispose), with the adapter's real limits. */
   static async create(found: FoundAdapter, options: DeviceOptions = {}): Promise<GpuDevice> {
-    const requiredLimits: Record<string, number> = {};
-    for (const name of LIMIT_NAMES) {
-      if (name.startsWith('min')) continue; // alignment limits are minima: keep the default
-      const value = found.adapter.limits[name];
-      if (typeof value === 'number') requiredLimits[name] = value;
+    return new GpuDevice(await requestDevice(found, LIMIT_NAMES), undefined, options);
+  }
+
+  /**
+   * A device for a context: the idle device of this kind of adapter when a disposed context left
+   * one (see devicePool.ts), else a new one on the adapter `find` returns (undefined when none).
+   */
+  static async open(kind: string, find: () => Promise<FoundAdapter | undefined>, options: DeviceOptions = {}): Promise<GpuDevice | undefined> {
+    let entry = takeIdleDevice(kind);
+    if (!entry) {
+      const found = await find();
+      if (!found) return undefined;
+      entry = await requestDevice(found, LIMIT_NAMES);
     }
-    const device = await found.adapter.requestDevice({ requiredLimits, label: 'ncgpu' });
-    return new GpuDevice(found, device, options);
+    return new GpuDevice(entry, kind, options);
   }
 
   // ---------------------------------------------------------------- errors and lifecycle
@@ -199,10 +216,10 @@ export class GpuDevice {
       this.pool.clear();
       this.staging.clear();
       this.uniforms.clear();
-      this.pipelines.clear();
-      this.device.destroy();
-      // Dawn keeps polling while its instance lives; dropping it lets the process exit.
-      this.gpu = undefined;
+      this.destroyAfterSubmit = [];
+      // a device with unreported errors is not handed to the next context
+      const healthy = this.poolKind !== undefined && this.lostReason === undefined && this.errors.length === 0;
+      returnDevice(this.poolKind ?? '', this.entry, healthy);
     }
   }
 
