@@ -120,7 +120,8 @@ if (!args.requests) {
   const bad = await post(JSON.stringify({ features: [[1, 2], [3]], labels: [0, 1] }));
   console.log(
     `${total} requests on one ${ctx.name} context: RSS ${start.rssMiB.toFixed(1)} -> ${end.rssMiB.toFixed(1)} MiB, ` +
-      `JS heap ${start.heapUsedMiB.toFixed(1)} -> ${end.heapUsedMiB.toFixed(1)} MiB, live buffers ${start.liveBuffers} -> ${end.liveBuffers}`,
+      `JS heap ${start.heapUsedMiB.toFixed(1)} -> ${end.heapUsedMiB.toFixed(1)} MiB, ` +
+      `live buffers ${start.liveBuffers} -> ${end.liveBuffers}`,
   );
   console.log(JSON.stringify({
     backend: ctx.name, requests: total, start, end, lastNc1: last.values.nc1,

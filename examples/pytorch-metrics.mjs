@@ -33,7 +33,10 @@ const { values: args } = parseArgs({
   },
 });
 if (!args.features || !args.labels) {
-  console.error('usage: node examples/pytorch-metrics.mjs --features feats.npy --labels labels.npy [--weights W.npy] [--bias b.npy] [--outputs out.npy] [--json]');
+  console.error(
+    'usage: node examples/pytorch-metrics.mjs --features feats.npy --labels labels.npy ' +
+      '[--weights W.npy] [--bias b.npy] [--outputs out.npy] [--backend cpu] [--json]',
+  );
   process.exit(2);
 }
 
@@ -63,7 +66,8 @@ try {
   const result = await computeAllMetrics({ features, labels, weights, bias, outputs });
 
   if (args.json) {
-    console.log(JSON.stringify({ backend: ctx.name, n: result.n, p: result.p, classes: result.numClasses, values: result.values, undefinedReasons: result.undefinedReasons }));
+    const { n, p, numClasses: classes, values, undefinedReasons } = result;
+    console.log(JSON.stringify({ backend: ctx.name, n, p, classes, values, undefinedReasons }));
   } else {
     console.log(`${result.n} samples, ${result.p} features, ${result.numClasses} classes (backend ${ctx.name})`);
     const fmt = (v) => (v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4));

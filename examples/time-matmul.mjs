@@ -40,8 +40,10 @@ async function openContext() {
 }
 
 const ctx = await openContext();
-const info = ctx.info();
-const device = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : `${info.blas.name} ${info.blas.version}, ${info.blas.threads} threads`;
+const { adapter, blas } = ctx.info();
+const device = adapter
+  ? `${adapter.device} (${adapter.dawnBackend}${adapter.software ? ', software' : ''})`
+  : `${blas.name} ${blas.version}, ${blas.threads} threads`;
 console.log(`backend ${ctx.name}: ${device}`);
 try {
   const rng = new Rng(0);
@@ -81,7 +83,8 @@ try {
       maxRelError = Math.max(maxRelError, Math.abs(c[i * n + j] - s) / scale);
     }
   }
-  console.log(`${n}x${n} matmul: best ${(best * 1e3).toFixed(3)} ms, median ${(median * 1e3).toFixed(3)} ms over ${repeats} runs, ${gflops.toFixed(1)} GFLOPS`);
+  const ms = (s) => `${(s * 1e3).toFixed(3)} ms`;
+  console.log(`${n}x${n} matmul: best ${ms(best)}, median ${ms(median)} over ${repeats} runs, ${gflops.toFixed(1)} GFLOPS`);
   console.log(`max relative error vs float64 (3 rows): ${maxRelError.toExponential(2)}`);
   console.log(JSON.stringify({ backend: ctx.name, device, n, repeats, bestMs: best * 1e3, medianMs: median * 1e3, gflops, maxRelError }));
   for (const m of [A, B, C]) m.dispose();

@@ -68,7 +68,8 @@ try {
   const first = result.logs.find((l) => l.epoch === 1);
   const last = result.logs.at(-1);
   console.log(`NC1 from epoch 1 to ${last.epoch}: ${first.nc1.toPrecision(3)} -> ${last.nc1.toPrecision(3)}; ${result.seconds.toFixed(1)} s`);
-  console.log(JSON.stringify({ backend: ctx.name, epochs: result.logs.map((l) => ({ epoch: l.epoch, loss: l.loss, accuracy: l.accuracy, nc1: l.nc1, nc2A: l.nc2A, nc2B: l.nc2B, nc3: l.nc3 })) }));
+  const records = result.logs.map(({ epoch, loss, accuracy, nc1, nc2A, nc2B, nc3 }) => ({ epoch, loss, accuracy, nc1, nc2A, nc2B, nc3 }));
+  console.log(JSON.stringify({ backend: ctx.name, epochs: records }));
 } finally {
   model.dispose();
   objective.dispose();

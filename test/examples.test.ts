@@ -138,9 +138,11 @@ describe('examples/deep-rfm-progress.mjs', () => {
     }
     const test = Number(/^final: train 100\.0% {2}test ([\d.]+)%/m.exec(r.stdout)?.[1]);
     expect(test).toBeGreaterThan(70);
-    // 3 layers of phases, then the final fit's
-    const phases = Number(/^phases reported: (\d+)/m.exec(r.stdout)?.[1]);
-    expect(phases).toBeGreaterThan(3 * 6);
+    // onPhase: every layer's phases after its record, then the final fit's
+    const phases = [...r.stdout.matchAll(/^ {2}phases: (.*)$/gm)].map((m) => m[1]!.split(' '));
+    expect(phases).toHaveLength(4);
+    for (const p of phases.slice(0, 3)) expect(p).toEqual(expect.arrayContaining(['normalize', 'agop', 'sqrt', 'featureMap', 'metrics']));
+    expect(phases[3]).toEqual(expect.arrayContaining(['solve', 'predict']));
   });
 });
 

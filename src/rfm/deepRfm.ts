@@ -91,9 +91,12 @@ export interface DeepRfmOptions {
   onLayer?: (record: DeepRfmLayer) => void;
 }
 
-/** The phases of a Deep RFM layer, in the order they run; onPhase and the seconds per layer use them. */
+/**
+ * The phases a Deep RFM layer's time is split into (a layer record's `seconds`); onPhase reports
+ * each as it finishes. A layer's RFM fit is reported once, as 'agop', its kernel and solve included.
+ */
 export type DeepRfmPhase = 'normalize' | 'kernel' | 'solve' | 'agop' | 'predict' | 'sqrt' | 'featureMap' | 'metrics';
-/** Every DeepRfmPhase, in the order they run. */
+/** Every DeepRfmPhase. */
 export const DEEP_RFM_PHASES: readonly DeepRfmPhase[] = ['normalize', 'kernel', 'solve', 'agop', 'predict', 'sqrt', 'featureMap', 'metrics'];
 
 /** Seconds spent in each phase of a layer, and in total. */
