@@ -9,7 +9,12 @@ import { addon } from './backend/cpu/addon.js';
 import { Matrix, type Shape } from './tensor.js';
 import { assertFinite } from './ops/validate.js';
 
+/**
+ * Which backend createContext uses: 'auto' picks a hardware GPU when Dawn finds one, else 'cpu';
+ * 'webgpu-software' runs the shaders on Mesa's CPU rasterizer (for testing them, never a default).
+ */
 export type BackendChoice = 'auto' | 'cpu' | 'webgpu' | 'webgpu-software';
+/** Every value `backend` may take, e.g. for validating a command-line option. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu', 'webgpu', 'webgpu-software'];
 
 /**
@@ -20,6 +25,7 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu', 'webgpu
  */
 export type FiniteCheck = 'inputs' | 'always' | 'never';
 
+/** Options of createContext. */
 export interface ContextOptions {
   /** default 'auto', or the NCGPU_BACKEND environment variable when set */
   backend?: BackendChoice;
@@ -35,11 +41,16 @@ export interface ContextOptions {
   softwareLane?: SoftwareLane;
 }
 
+/** Options of the Context methods that create a Matrix from data. */
 export interface MatrixOptions {
   /** name used in error messages, e.g. 'X' */
   name?: string;
 }
 
+/**
+ * One backend and the matrices created on it. Make one with createContext, share it across the
+ * work of a process (creating one is the expensive part on a GPU), and dispose it at the end.
+ */
 export class Context {
   readonly finiteCheck: FiniteCheck;
   #disposed = false;
@@ -51,6 +62,7 @@ export class Context {
     this.finiteCheck = options.finiteCheck ?? 'inputs';
   }
 
+  /** 'cpu' or 'webgpu' (the software GPU is 'webgpu' too; `info().adapter` tells them apart). */
   get name(): Backend['name'] {
     return this.backend.name;
   }
@@ -112,10 +124,14 @@ export class Context {
     return this.backend.sync();
   }
 
+  /** The backend's adapter, limits and BLAS, as `ncgpu info` prints them. */
   info(): BackendInfo {
     return this.backend.info();
   }
 
+  /**
+   * Live and pooled buffers and bytes read back: constant live counts over repeated work show nothing leaks.
+   */
   stats() {
     return this.backend.stats();
   }
@@ -127,6 +143,7 @@ export class Context {
     await this.backend.dispose();
   }
 
+  /** `await using ctx = await createContext()` disposes the context when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
@@ -141,6 +158,11 @@ function resolveChoice(choice: BackendChoice | undefined): BackendChoice {
   return picked;
 }
 
+/**
+ * Creates a context on the chosen backend (`options.backend`, else NCGPU_BACKEND, else 'auto').
+ * Throws when 'webgpu' finds no hardware GPU or the software GPU's drivers are missing, saying
+ * what to install or use instead.
+ */
 export async function createContext(options: ContextOptions = {}): Promise<Context> {
   const choice = resolveChoice(options.backend);
   if (options.threads !== undefined) addon().setThreads(options.threads);

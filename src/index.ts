@@ -12,7 +12,10 @@ export { Matrix, type Shape } from './tensor.js';
 export * from './ops/index.js';
 export { Rng } from './random.js';
 export { addon as nativeAddon } from './backend/cpu/addon.js';
-export type { Backend, BackendInfo, BackendStats, AdapterDescription, PairwiseKernel } from './backend/types.js';
+export type {
+  Backend, BackendInfo, BackendName, BackendStats, AdapterDescription, PairwiseKernel, Storage,
+  UnaryOp, GemmArgs, PairwiseArgs, AgopArgs, EmbeddingArgs, SgdUpdateArgs, AdamUpdateArgs,
+} from './backend/types.js';
 export { VERSION } from './version.js';
 export * from './metrics/index.js';
 export { readNpy, writeNpy, parseNpy, parseNpyHeader, encodeNpy, type NpyArray, type NpyDtype, type NpyHeader } from './data/npy.js';
@@ -41,4 +44,8 @@ export {
   type LoadStandardOptions,
 } from './data/standard/index.js';
 export { standardizeSplit, fitStandardizer, applyStandardizer, type Standardizer } from './data/standardize.js';
+/**
+ * Trainable networks (MLP, ResNet, transformer), their losses, optimizers and trainer, and the
+ * collapse and richness experiments run on them: `import { nn } from 'ncgpu'`, then `nn.mlp(...)`.
+ */
 export * as nn from './nn/index.js';

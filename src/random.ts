@@ -6,6 +6,10 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
+/**
+ * A seeded random number generator (xoroshiro128+): the same seed gives the same numbers, so
+ * seeded ncgpu runs are reproducible.
+ */
 export class Rng {
   private readonly gen: ReturnType<typeof xoroshiro128plus>;
   private spare: number | undefined;
@@ -40,12 +44,14 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /** `n` draws from N(mean, std^2). */
   normals(n: number, std = 1, mean = 0): Float32Array {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
     return out;
   }
 
+  /** `n` draws uniform in [lo, hi). */
   uniforms(n: number, lo = 0, hi = 1): Float32Array {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * this.uniform();

@@ -8,6 +8,7 @@
 import type { Backend, Storage } from './backend/types.js';
 import type { Context } from './context.js';
 
+/** [rows, cols], or [batch, rows, cols] for a batch of equally shaped matrices. */
 export type Shape = readonly [rows: number, cols: number] | readonly [batch: number, rows: number, cols: number];
 
 interface Owner {
@@ -23,6 +24,10 @@ const forgotten = new FinalizationRegistry<Owner>(({ backend, storage }) => {
   }
 });
 
+/**
+ * An f32, row-major matrix (or batch of them) on one context's backend. Created by a Context or
+ * returned by ops; `read()` brings the values back, `dispose()` frees the storage.
+ */
 export class Matrix {
   readonly batch: number;
   readonly rows: number;
@@ -42,6 +47,7 @@ export class Matrix {
     forgotten.register(this, { backend, storage }, this);
   }
 
+  /** The backend of the context the matrix belongs to. */
   get backend(): Backend {
     return this.context.backend;
   }
@@ -56,6 +62,7 @@ export class Matrix {
     return this.batch * this.rows * this.cols;
   }
 
+  /** True once dispose() has run; any further use throws. */
   get disposed(): boolean {
     return this.#storage === undefined;
   }
@@ -84,6 +91,7 @@ export class Matrix {
     return Array.from({ length: this.rows }, (_, i) => Array.from(d.subarray(i * this.cols, (i + 1) * this.cols)));
   }
 
+  /** Frees the storage now (safe while queued GPU work still uses it; calling it twice is harmless). */
   dispose(): void {
     const s = this.#storage;
     if (s === undefined) return;
@@ -92,6 +100,7 @@ export class Matrix {
     this.backend.release(s);
   }
 
+  /** `using m = ...` disposes the matrix when the scope ends. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -12,6 +12,7 @@
 /** Which kind of storage a backend hands out; opaque to everything but that backend. */
 export type Storage = object;
 
+/** The kind of backend: the native addon on the CPU, or WebGPU through Dawn. */
 export type BackendName = 'cpu' | 'webgpu';
 
 /** Kernels the fused pairwise op can apply to the squared distance r2 (L = bandwidth). */
@@ -32,9 +33,11 @@ export const PAIRWISE_KERNEL_CODES: Record<PairwiseKernel, number> = {
   'gaussian-rfm': 3,
 };
 
+/** The elementwise ops Backend.unary applies ('scale' multiplies by alpha). */
 export type UnaryOp = 'relu' | 'cos' | 'scale' | 'exp';
 export const UNARY_OP_CODES: Record<UnaryOp, number> = { relu: 0, cos: 1, scale: 2, exp: 3 };
 
+/** Arguments of Backend.gemm: C = alpha op(A) op(B) + beta C on `batch` items with element strides. */
 export interface GemmArgs {
   transA: boolean;
   transB: boolean;
@@ -56,6 +59,10 @@ export interface GemmArgs {
   strideC: number;
 }
 
+/**
+ * Arguments of Backend.pairwise: squared distances between the rows of x and z (under M when
+ * given), optionally mapped through a kernel.
+ */
 export interface PairwiseArgs {
   /** n x d */
   x: Storage;
@@ -165,6 +172,7 @@ export interface AdamUpdateArgs {
   bc2: number;
 }
 
+/** The GPU adapter a webgpu backend runs on, as Dawn reports it. */
 export interface AdapterDescription {
   /** e.g. 'llvmpipe (LLVM 15.0.6, 256 bits)' or 'NVIDIA H100' */
   device: string;
@@ -191,6 +199,10 @@ export interface AdapterDescription {
 export type SoftwareLane = 'gles' | 'vulkan';
 export const SOFTWARE_LANES: readonly SoftwareLane[] = ['gles', 'vulkan'];
 
+/**
+ * What a backend runs on (`ctx.info()`, `ncgpu info`): its kind, the GPU adapter and its limits,
+ * and the BLAS the CPU side uses (factorizations always run there).
+ */
 export interface BackendInfo {
   name: BackendName;
   adapter?: AdapterDescription;
@@ -198,6 +210,9 @@ export interface BackendInfo {
   blas: { name: string; version: string; threads: number; config: string };
 }
 
+/**
+ * Storage a backend holds (`ctx.stats()`): to check that a long-running process releases what it allocates.
+ */
 export interface BackendStats {
   /** storage objects handed out and not yet released */
   liveBuffers: number;
@@ -210,6 +225,10 @@ export interface BackendStats {
   readBytes: number;
 }
 
+/**
+ * The compute interface a Context wraps. Users call ops (matmul, kernelMatrix, ...), which
+ * validate and then call exactly one of these methods; implement it to add a backend.
+ */
 export interface Backend {
   readonly name: BackendName;
   /** largest number of f32 elements one Matrix may hold on this backend */
@@ -217,7 +236,9 @@ export interface Backend {
 
   /** Storage for `elements` values; its contents are unspecified until written. */
   alloc(elements: number): Storage;
+  /** Storage holding a copy of `data`. */
   upload(data: Float32Array): Storage;
+  /** The first `elements` values of `s`, once all work queued before has finished. */
   download(s: Storage, elements: number): Promise<Float32Array>;
   /** Give storage back. Safe to call while queued work still uses it: the backend keeps order. */
   release(s: Storage): void;
@@ -230,18 +251,27 @@ export interface Backend {
    */
   allocPanels(rows: number, cols: number, panelRows: number): { panels: Storage[]; host?: Float32Array };
 
+  /** C = alpha op(A) op(B) + beta C, batched with strides. */
   gemm(args: GemmArgs): void | Promise<void>;
+  /** Squared (Mahalanobis) distances between the rows of X and Z, optionally through a kernel. */
   pairwise(args: PairwiseArgs): void | Promise<void>;
+  /** The average gradient outer product of a kernel predictor, summed over a block of points. */
   agop(args: AgopArgs): void | Promise<void>;
+  /** out[i] = the Euclidean norm (or its square) of row i. */
   rowNorms(x: Storage, rows: number, cols: number, out: Storage, squared: boolean): void | Promise<void>;
+  /** Each row divided by its norm; a zero row stays zero. */
   rowNormalize(x: Storage, rows: number, cols: number, out: Storage): void | Promise<void>;
+  /** out[i] = the dot product of row i of a and row i of b. */
   rowDot(a: Storage, b: Storage, rows: number, cols: number, out: Storage): void | Promise<void>;
+  /** out = op(x) elementwise ('scale' multiplies by alpha); out may be x. */
   unary(op: UnaryOp, x: Storage, out: Storage, elements: number, alpha: number): void | Promise<void>;
   /** out = alpha * x + y */
   axpy(alpha: number, x: Storage, y: Storage, out: Storage, elements: number): void | Promise<void>;
+  /** out (1 x cols) = the sum of the rows of x. */
   colSums(x: Storage, rows: number, cols: number, out: Storage): void | Promise<void>;
   /** out (k x cols): row c is the sum of the rows of x whose label is c. Labels are validated by the caller. */
   classSums(x: Storage, rows: number, cols: number, labels: Int32Array, k: number, out: Storage): void | Promise<void>;
+  /** The largest of the first `elements` values. */
   max(x: Storage, elements: number): Promise<number>;
   /** number of NaN or +-Inf entries */
   countNonFinite(x: Storage, elements: number): Promise<number>;
@@ -280,15 +310,21 @@ export interface Backend {
   rowSoftmax(x: Storage, rows: number, cols: number, causal: boolean, out: Storage): void | Promise<void>;
   /** Backward of rowSoftmax from its output p: dx = p (dp - rowdot(dp, p)). */
   softmaxBackward(p: Storage, dp: Storage, rows: number, cols: number, dx: Storage): void | Promise<void>;
+  /** Token plus position embedding rows for a batch of token ids. */
   embedding(args: EmbeddingArgs): void | Promise<void>;
   /** dTable (vocab x cols): row v is the sum of the rows of dy whose id is v (ids validated by the forward). */
   embeddingBackward(ids: Storage, rows: number, dy: Storage, cols: number, vocab: number, dTable: Storage): void | Promise<void>;
+  /** One SGD step (momentum, weight decay) on a parameter, in place. */
   sgdUpdate(args: SgdUpdateArgs): void | Promise<void>;
+  /** One Adam step on a parameter, in place (see AdamUpdateArgs). */
   adamUpdate(args: AdamUpdateArgs): void | Promise<void>;
 
   /** Wait until all queued work has finished; throws the first error it produced. */
   sync(): Promise<void>;
+  /** Live and pooled storage, and bytes read back so far. */
   stats(): BackendStats;
+  /** What this backend runs on. */
   info(): BackendInfo;
+  /** Frees every resource (on a GPU, the device); the backend is unusable afterwards. */
   dispose(): Promise<void>;
 }

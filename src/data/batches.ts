@@ -9,6 +9,7 @@
  */
 import { Rng } from '../random.js';
 
+/** Options of BatchSampler. */
 export interface BatchSamplerOptions {
   /** shuffle each epoch (default true); false walks 0..n-1 in order */
   shuffle?: boolean;
@@ -46,6 +47,10 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle = tru
   return order;
 }
 
+/**
+ * Yields the sample indices of each mini-batch of a training run (see the file comment), and
+ * resumes exactly from state().
+ */
 export class BatchSampler {
   readonly shuffle: boolean;
   readonly dropLast: boolean;
@@ -78,6 +83,7 @@ export class BatchSampler {
     return this.batchSize >= this.n;
   }
 
+  /** The position to store in a checkpoint: the seed, the epoch and the cursor within it. */
   state(): SamplerState {
     return { seed: this.seed, epoch: this.#epoch, cursor: this.#cursor };
   }

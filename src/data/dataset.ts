@@ -7,6 +7,7 @@ import { ShapeError } from '../ops/validate.js';
 import type { Matrix } from '../tensor.js';
 import { Rng } from '../random.js';
 
+/** A labeled data set in host memory (see the file comment). */
 export interface Dataset {
   /** N x d, row-major */
   X: Float32Array;
@@ -20,6 +21,7 @@ export interface Dataset {
   names: readonly string[];
 }
 
+/** A training split and a test split of one data set (the test split may have no samples). */
 export interface DatasetSplit {
   train: Dataset;
   test: Dataset;

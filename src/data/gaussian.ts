@@ -6,6 +6,7 @@
 import { Rng } from '../random.js';
 import type { Dataset, DatasetSplit } from './dataset.js';
 
+/** Options of gaussianMixture. */
 export interface GaussianMixtureOptions {
   /** classes (default 10) */
   k?: number;
@@ -22,6 +23,7 @@ export interface GaussianMixtureOptions {
   seed?: number;
 }
 
+/** A seeded k-class Gaussian mixture (see the file comment), split into train and test. */
 export function gaussianMixture(options: GaussianMixtureOptions): DatasetSplit {
   const { k = 10, d = 64, nPerClass, testPerClass = 0, separation = 1, noise = 1, seed = 0 } = options;
   const op = 'gaussianMixture';

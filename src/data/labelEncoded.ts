@@ -13,6 +13,7 @@ import { Rng } from '../random.js';
 import { checkDataset, type Dataset, type DatasetSplit } from './dataset.js';
 import { loadMnist, type MnistOptions } from './mnist.js';
 
+/** Options of encodeLabels. */
 export interface LabelEncodingOptions {
   /** value of the hot entry (default 1, the largest MNIST pixel value) */
   value?: number;
@@ -40,6 +41,10 @@ export function encodeLabels(ds: Dataset, codes: ArrayLike<number>, options: Lab
   return { ...ds, X };
 }
 
+/**
+ * A split whose samples carry a label code in their pixels: the true label in training, a random
+ * one at test time.
+ */
 export interface LabelEncodedSplit extends DatasetSplit {
   /** the label encoded into each test sample (random; the training code is the true label) */
   testCodes: Int32Array;
@@ -62,6 +67,7 @@ export function labelEncodedSplit(split: DatasetSplit, options: LabelEncodingOpt
   };
 }
 
+/** Options of labelEncodedMnist: the MNIST subset, the code's value and the seed of the test codes. */
 export interface LabelEncodedMnistOptions extends MnistOptions, LabelEncodingOptions {
   /** seed of the random test codes (default seed + 1) */
   codeSeed?: number;

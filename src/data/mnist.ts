@@ -10,9 +10,12 @@ import { dirname, join } from 'node:path';
 import { Rng } from '../random.js';
 import type { Dataset, DatasetSplit } from './dataset.js';
 
+/** Features per MNIST digit: 28 x 28 pixels. */
 export const MNIST_PIXELS = 784;
+/** Classes of MNIST: the digits 0-9. */
 export const MNIST_CLASSES = 10;
 
+/** Options of loadMnist. */
 export interface MnistOptions {
   /** training digits per class */
   nPerClass: number;
@@ -46,6 +49,10 @@ export function mnistClassSizes(): number[] {
   return mnistDigits().map((d) => d.length / MNIST_PIXELS);
 }
 
+/**
+ * Real MNIST digits from the bundled `mnist` package, split into train and test per class with a
+ * seeded shuffle (see the file comment). Throws when a class has fewer digits than asked for.
+ */
 export function loadMnist(options: MnistOptions): DatasetSplit {
   const { nPerClass, testPerClass = 0, seed = 0 } = options;
   if (!Number.isInteger(nPerClass) || nPerClass < 1) throw new RangeError(`loadMnist: nPerClass must be a positive integer, got ${nPerClass}`);

@@ -7,8 +7,10 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 
+/** The .npy dtypes ncgpu reads and writes (little-endian). */
 export type NpyDtype = 'float32' | 'float64' | 'int32' | 'int64';
 
+/** An array read from a .npy file: its values (C order), shape and stored dtype. */
 export interface NpyArray {
   /** int64 files come back as Int32Array (values must fit) */
   data: Float32Array | Float64Array | Int32Array;

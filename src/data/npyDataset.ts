@@ -9,6 +9,10 @@
 import type { Dataset } from './dataset.js';
 import { readArrayFile } from './arrayFile.js';
 
+/**
+ * Loads X.npy and y.npy (see the file comment) as a Dataset; errors name the file and the problem
+ * (not 2-D, row count mismatch, non-integer or negative labels).
+ */
 export async function loadNpyDataset(xPath: string, yPath: string): Promise<Dataset> {
   const x = await readArrayFile(xPath);
   if (x.shape.length !== 2) throw new Error(`${xPath} must be a 2-D array (rows are samples), got shape (${x.shape.join(', ')})`);

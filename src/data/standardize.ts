@@ -6,6 +6,7 @@
  */
 import type { Dataset, DatasetSplit } from './dataset.js';
 
+/** Per-feature training statistics: subtract `mean`, multiply by `inverseStd`. */
 export interface Standardizer {
   mean: Float64Array;
   /** 1 / std, or 0 for a constant feature */
@@ -46,10 +47,12 @@ export function applyFeatureStandardizer(s: Standardizer, X: Float32Array, n: nu
   return out;
 }
 
+/** The per-feature mean and standard deviation of a (training) data set. */
 export function fitStandardizer(ds: Dataset): Standardizer {
   return fitFeatureStandardizer(ds.X, ds.shape[0], ds.shape[1]);
 }
 
+/** A copy of `ds` standardized with statistics fitted elsewhere (e.g. on the training split). */
 export function applyStandardizer(s: Standardizer, ds: Dataset): Dataset {
   return { ...ds, X: applyFeatureStandardizer(s, ds.X, ds.shape[0], ds.shape[1]) };
 }

@@ -22,6 +22,7 @@
 import { Rng } from '../random.js';
 import type { Dataset, DatasetSplit } from './dataset.js';
 
+/** Options of majorityTokenTask. */
 export interface MajorityTokenOptions {
   /** vocabulary size = number of classes (default 8) */
   vocab?: number;
@@ -34,11 +35,13 @@ export interface MajorityTokenOptions {
   seed?: number;
 }
 
+/** A token data set: rows of `seqLen` token ids (stored as f32) from a vocabulary of `vocab`. */
 export interface TokenDataset extends Dataset {
   vocab: number;
   seqLen: number;
 }
 
+/** Training and test splits of a token task. */
 export interface TokenSplit extends DatasetSplit {
   train: TokenDataset;
   test: TokenDataset;

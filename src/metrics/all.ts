@@ -22,6 +22,7 @@ import { nc4Agreement, type Nc4Result } from './nc4.js';
 import { linearCka } from './similarity.js';
 import { effectiveRank, stableRank } from './spectra.js';
 
+/** What computeAllMetrics measures: features and labels, optionally the classifier and the outputs. */
 export interface MetricInputs {
   /** N x p, rows are samples */
   features: Matrix;
@@ -37,10 +38,14 @@ export interface MetricInputs {
   outputs?: Matrix;
 }
 
+/** Options of computeAllMetrics. */
 export interface AllMetricsOptions {
   globalMean?: GlobalMeanMode;
 }
 
+/**
+ * One metric of computeAllMetrics: its key in `values`, a display label, and the value or why it is undefined.
+ */
 export interface MetricRow {
   key: string;
   label: string;
@@ -50,6 +55,10 @@ export interface MetricRow {
   reason?: string;
 }
 
+/**
+ * Everything computeAllMetrics measured: values by key, rows in display order, and the class
+ * statistics they came from.
+ */
 export interface AllMetrics {
   numClasses: number;
   n: number;
@@ -75,6 +84,7 @@ export function inferNumClasses(labels: ArrayLike<number>): number {
   return max + 1;
 }
 
+/** Every metric the inputs allow (see the file comment), as `ncgpu metrics` prints them. */
 export async function computeAllMetrics(inputs: MetricInputs, options: AllMetricsOptions = {}): Promise<AllMetrics> {
   const { features, labels, weights, bias, outputs } = inputs;
   if (!isMatrix(features)) throw new TypeError("computeAllMetrics: 'features' must be a Matrix");

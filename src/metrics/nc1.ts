@@ -7,6 +7,7 @@ import { jacobiRowSvd, quadForm } from './hostLinalg.js';
 import { F32_EPS, UndefinedMetricError } from './inputs.js';
 import { assertMeansDistinct, type CenteredMeans } from './means.js';
 
+/** Options of nc1Quotient. */
 export interface Nc1QuotientOptions {
   /**
    * 'trace' (default): tr(Sigma_W) / tr(Sigma_B), with Sigma_W normalized by the sample count N.
@@ -42,6 +43,7 @@ export function nc1Quotient(stats: ClassStats, options: Nc1QuotientOptions = {})
   return convention === 'trace' ? q : q / stats.k;
 }
 
+/** Options of nc1Papyan. */
 export interface Nc1PapyanOptions {
   /**
    * directions of Sigma_B with eigenvalue below rcond * (largest eigenvalue) count as its null

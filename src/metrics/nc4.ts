@@ -11,6 +11,10 @@ import {
 } from './inputs.js';
 import { centeredMeans, type MeansInput } from './means.js';
 
+/**
+ * NC4: how often the nearest-class-mean classifier agrees with the network's classifier, and the
+ * accuracy of each when labels are given.
+ */
 export interface Nc4Result {
   /** fraction of samples where argmin_c ||x_i - mu_c|| equals argmax_c (W x_i + b)_c; 1 is perfect */
   agreement: number;

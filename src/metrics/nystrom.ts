@@ -29,6 +29,7 @@ import type { Matrix } from '../tensor.js';
 import { shiftColumns } from './center.js';
 import { isAllFinite, isMatrix, toHostF64, UndefinedMetricError, type HostF64, type MatrixLike } from './inputs.js';
 
+/** Options of nystromView. */
 export interface NystromOptions {
   /** the 'centered' variant (default false: 'plain') */
   centered?: boolean;
@@ -47,6 +48,10 @@ export interface NystromOptions {
   onDependent?: 'throw' | 'truncate';
 }
 
+/**
+ * The eigenfunction view of a representation: eigenvalues of the Nystrom kernel and the cumulative
+ * quality (fit of the targets) and utilization (fit of the model's outputs) by eigenfunction.
+ */
 export interface NystromView {
   variant: 'plain' | 'centered';
   /** leading eigenfunctions dropped: 1 in the plain variant, 0 in the centered one */
@@ -138,6 +143,10 @@ function cumulativeProjection(q: Float64Array, n: number, m: number, from: numbe
   return out;
 }
 
+/**
+ * The Nystrom eigenfunction view (see the file comment): eigenfunctions from `trainFeatures`,
+ * evaluated on `testFeatures`, measured against `testTargets` and the model's test outputs.
+ */
 export async function nystromView(
   trainFeatures: Matrix,
   testFeatures: Matrix,

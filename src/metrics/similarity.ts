@@ -26,6 +26,7 @@ async function centeredCross(a: Shifted, b: Shifted, n: number): Promise<Float64
   }
 }
 
+/** Options of linearCka. */
 export interface LinearCkaOptions {
   /**
    * class statistics of `a` gathered with `covariance: true` (e.g. the ones the NC1 metrics

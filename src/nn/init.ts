@@ -11,6 +11,7 @@ import { Rng } from '../random.js';
  */
 export type InitKind = 'normal' | 'uniform';
 
+/** `count` initial weights for a layer with `fanIn` inputs, drawn from `rng` by `kind` at `scale`. */
 export function initValues(rng: Rng, count: number, fanIn: number, kind: InitKind, scale: number): Float32Array {
   if (kind !== 'normal' && kind !== 'uniform') throw new RangeError(`init: kind must be 'normal' or 'uniform', got '${kind}'`);
   if (!(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`init: 'initScale' must be a finite number >= 0, got ${scale}`);

@@ -18,6 +18,7 @@ import { matmul } from '../ops/matmul.js';
 import type { Matrix } from '../tensor.js';
 import type { Mlp } from './models/mlp.js';
 
+/** Options of mlpLayerAgops. */
 export interface LayerAgopOptions {
   /** hidden layers to measure (default: all, 0..depth-1) */
   layers?: readonly number[];

@@ -16,6 +16,7 @@ import type { Matrix } from '../tensor.js';
 export { classLabels, ClassLabels } from '../ops/softmaxCe.js';
 export type { LossOptions } from '../ops/nn.js';
 
+/** What crossEntropy and meanSquaredError return: the loss on the device and its gradient. */
 export interface LossResult {
   /** the mean loss at element `lossIndex` (1 x 1 unless a history matrix was given) */
   loss: Matrix;

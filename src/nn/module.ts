@@ -36,9 +36,18 @@ export interface ForwardOptions {
   training?: boolean;
 }
 
+/**
+ * A layer or model: a forward pass that keeps what its backward needs, a backward pass that writes
+ * the parameter gradients, and the parameters an optimizer updates.
+ */
 export interface Module {
   readonly name: string;
+  /** Every trainable parameter, in a stable order (the order checkpoints and optimizers use). */
   parameters(): Parameter[];
+  /**
+   * The output for input `x` (one sample per row). The returned Matrix belongs to the module and
+   * stays valid until its next forward.
+   */
   forward(x: Matrix, options?: ForwardOptions): Promise<Matrix>;
   /** dy has the shape of the last forward's output; returns dL/dx (shape of that forward's input) */
   backward(dy: Matrix): Promise<Matrix>;
@@ -47,5 +56,6 @@ export interface Module {
    * whose input gradient is costly (a Linear's GEMM, everything below a frozen body) skips it.
    */
   backwardParameters?(dy: Matrix): Promise<void>;
+  /** Frees the parameters and every buffer the module holds. */
   dispose(): void;
 }

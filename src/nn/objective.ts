@@ -11,6 +11,10 @@ import { classLabels, type ClassLabels } from '../ops/softmaxCe.js';
 import type { Matrix } from '../tensor.js';
 import { Slot } from './layers/slot.js';
 
+/**
+ * The loss a training run minimizes, with its targets kept on the device: the trainer hands it the
+ * model's outputs for a batch and gets the loss gradient back.
+ */
 export interface Objective {
   readonly kind: 'ce' | 'mse';
   /** number of model outputs per sample the targets have (K for CE, C for MSE) */
@@ -21,9 +25,11 @@ export interface Objective {
    * objective and valid until its next call.
    */
   lossAndGrad(outputs: Matrix, indices: Int32Array | null, loss: Matrix, lossIndex: number): Promise<Matrix>;
+  /** Frees the targets and gradient buffers. */
   dispose(): void;
 }
 
+/** How classTargets codes a class: a one-hot row, or +1 for the class and -1 elsewhere. */
 export type TargetCoding = 'one-hot' | 'plus-minus-one';
 
 /**
@@ -153,5 +159,7 @@ function checkRows(op: string, outputs: Matrix, rows: number, cols: number): voi
   }
 }
 
+/** Softmax cross-entropy against class `labels` (K classes). */
 export const crossEntropyObjective = (ctx: Context, labels: Int32Array, k: number) => new CrossEntropyObjective(ctx, labels, k);
+/** Mean squared error against `targets` (N x outputs, row-major; e.g. from classTargets). */
 export const mseObjective = (ctx: Context, targets: Float32Array, outputs: number) => new MseObjective(ctx, targets, outputs);

@@ -13,6 +13,7 @@ import { adamUpdate, copyInto, sgdUpdate } from '../ops/nn.js';
 import { Matrix } from '../tensor.js';
 import type { Parameter } from './module.js';
 
+/** Options of sgd. */
 export interface SgdOptions {
   lr: number;
   /** heavy-ball momentum in [0, 1) (default 0), PyTorch convention: v = momentum v + g; p -= lr v */
@@ -20,6 +21,10 @@ export interface SgdOptions {
   weightDecay?: number;
 }
 
+/**
+ * Options of adam. Weight decay is added to the gradient (the L2 penalty, not AdamW). Defaults:
+ * beta1 0.9, beta2 0.999, eps 1e-8, no weight decay.
+ */
 export interface AdamOptions {
   lr: number;
   beta1?: number;
@@ -39,11 +44,18 @@ export interface OptimizerState {
   params: Record<string, { step: number; buffers: Record<string, Float32Array> }>;
 }
 
+/**
+ * An optimizer made by sgd or adam: per-parameter state on the device, saved and restored with
+ * checkpoints.
+ */
 export interface Optimizer {
   readonly kind: 'sgd' | 'adam';
   readonly config: Readonly<SgdOptions | AdamOptions>;
+  /** Updates every parameter that is not frozen from its gradient, at `lr` (default: the configured lr). */
   step(params: Parameter[], lr?: number): Promise<void>;
+  /** The moment buffers and step counts, read back for a checkpoint. */
   state(): Promise<OptimizerState>;
+  /** Restores what state() returned (from a checkpoint); throws if it is another optimizer's. */
   loadState(state: OptimizerState): void;
   /** frees the moment buffers */
   dispose(): void;

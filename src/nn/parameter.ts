@@ -26,6 +26,7 @@ export class TrainableParameter implements Parameter {
     return new TrainableParameter(name, ctx.matrix(data, shape, { name }), options);
   }
 
+  /** Frees the value and gradient. */
   dispose(): void {
     this.value.dispose();
     this.grad.dispose();

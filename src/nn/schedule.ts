@@ -8,8 +8,10 @@
  *   steps left, ending at lr_min (default 0) on the last step.
  */
 export type ScheduleKind = 'constant' | 'cosine';
+/** Every ScheduleKind, e.g. for validating a command-line option. */
 export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'cosine'];
 
+/** A learning-rate schedule with its settings. */
 export interface Schedule {
   kind: ScheduleKind;
   /** cosine: warm-up steps (default 0) */
@@ -18,6 +20,7 @@ export interface Schedule {
   minFraction?: number;
 }
 
+/** Validates a schedule (a kind or a Schedule) and returns it as a Schedule; errors name `op`. */
 export function checkSchedule(op: string, s: Schedule | ScheduleKind): Schedule {
   const sched = typeof s === 'string' ? { kind: s } : s;
   if (!sched || !SCHEDULE_KINDS.includes(sched.kind)) {

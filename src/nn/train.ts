@@ -20,8 +20,11 @@ import { checkSchedule, learningRateAt, type Schedule, type ScheduleKind } from 
 
 /** What the trainer needs of an optimizer (src/nn/optim.ts provides sgd and adam). */
 export interface TrainableOptimizer {
+  /** Updates the parameters from their gradients at `learningRate`. */
   step(params: Parameter[], learningRate?: number): void | Promise<void>;
+  /** Its state, for checkpoints. */
   state?(): unknown;
+  /** Restores what state() returned, when resuming from a checkpoint. */
   loadState?(state: never): void | Promise<void>;
   /** frees the optimizer's buffers */
   dispose?(): void;
@@ -61,6 +64,10 @@ export interface EvalPoint {
   labels?: Int32Array;
 }
 
+/**
+ * Options of trainNetwork: the optimizer and objective, the steps and batches, the schedule, and the
+ * hooks for logging, evaluation and checkpoints.
+ */
 export interface TrainOptions {
   optimizer: TrainableOptimizer;
   objective: Objective;
@@ -95,6 +102,7 @@ export interface TrainOptions {
   onEval?: (e: EvalPoint) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
   /** after each loss readback, with the steps taken and the latest loss */
   onLog?: (step: number, loss: number) => void | Promise<void>;
+  /** As training advances, with the steps taken so far (e.g. to drive a progress bar). */
   onProgress?: (step: number) => void;
   /** write a checkpoint here every checkpointEvery steps and at the end */
   checkpointPath?: string;
@@ -118,6 +126,10 @@ export interface TrainResult extends TrainState {
   seconds: number;
 }
 
+/**
+ * Thrown by trainNetwork when a loss is NaN/Inf or grows past `divergenceFactor` times the first
+ * step's loss; says at which step and suggests a smaller learning rate.
+ */
 export class NnDivergenceError extends Error {
   override name = 'NnDivergenceError';
   constructor(

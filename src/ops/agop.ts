@@ -26,8 +26,13 @@ import { checkOpInput, live, positive, ShapeError, unbatched } from './validate.
  * - 'none': the sum itself
  */
 export type AgopNormalization = 'max' | 'trace' | 'none';
+/** Every AgopNormalization, e.g. for validating a command-line option. */
 export const AGOP_NORMALIZATIONS: readonly AgopNormalization[] = ['max', 'trace', 'none'];
 
+/**
+ * Options of agop and agopDetailed: the predictor's kernel and M, the normalization, and the
+ * memory and sampling of the sum.
+ */
 export interface AgopOptions {
   /** Mahalanobis matrix of the predictor's kernel (d x d); the identity when absent */
   M?: Matrix;
@@ -55,6 +60,7 @@ export interface AgopOptions {
   seed?: number;
 }
 
+/** What agopDetailed returns: the normalized AGOP and what it was divided by. */
 export interface AgopResult {
   /** the (normalized) AGOP, d x d */
   agop: Matrix;

@@ -2,6 +2,7 @@ import type { UnaryOp } from '../backend/types.js';
 import type { Matrix } from '../tensor.js';
 import { checkOpInput, finiteNumber, live, ShapeError } from './validate.js';
 
+/** Where an elementwise op writes its result. */
 export interface InPlace {
   /** overwrite the input instead of allocating a result */
   inPlace?: boolean;

@@ -7,6 +7,7 @@ export {
   type SolveOptions, type SolveResult, type Eigh, type Svd, type PinvOptions, type Precision, type PrecisionOption,
 } from './linalg.js';
 export { ShapeError } from './validate.js';
+export type { SolveMethod } from '../backend/cpu/addon.js';
 export { softmaxCe, classLabels, ClassLabels, type SoftmaxCe, type SoftmaxCeOptions } from './softmaxCe.js';
 export {
   biasAdd, biasGradient, reluBackward, softmaxCeRows, mseLoss, layerNorm, layerNormBackward, rowSoftmax, softmaxBackward,

@@ -7,9 +7,12 @@ import type { PairwiseKernel } from '../backend/types.js';
 import type { Matrix } from '../tensor.js';
 import { checkOpInput, live, positive, ShapeError, unbatched } from './validate.js';
 
+/** The kernels kernelMatrix computes (see the op table in the README for their formulas). */
 export type Kernel = Exclude<PairwiseKernel, 'sqdist'>;
+/** Every Kernel, e.g. for validating a command-line option. */
 export const KERNELS: readonly Kernel[] = ['laplace', 'gaussian', 'gaussian-rfm'];
 
+/** Options of kernelMatrix. */
 export interface KernelOptions {
   /** Mahalanobis matrix (d x d, symmetric PSD); the identity when absent */
   M?: Matrix;
@@ -54,7 +57,9 @@ export async function kernelMatrix(x: Matrix, z: Matrix, kernel: Kernel, bandwid
   return pairwise('kernelMatrix', x, z, kernel, bandwidth, options.M);
 }
 
+/** kernelMatrix with the Laplace kernel exp(-||x - z||_M / L). */
 export const laplaceKernel = (x: Matrix, z: Matrix, bandwidth: number, options?: KernelOptions) =>
   kernelMatrix(x, z, 'laplace', bandwidth, options);
+/** kernelMatrix with the Gaussian kernel exp(-||x - z||_M^2 / (2 L^2)). */
 export const gaussianKernel = (x: Matrix, z: Matrix, bandwidth: number, options?: KernelOptions) =>
   kernelMatrix(x, z, 'gaussian', bandwidth, options);

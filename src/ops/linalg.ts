@@ -7,8 +7,10 @@ import { addon, type SolveMethod } from '../backend/cpu/addon.js';
 import type { Matrix } from '../tensor.js';
 import { assertFinite, live, ShapeError, unbatched } from './validate.js';
 
+/** Arithmetic of a LAPACK factorization: f64 (default, on a converted copy) or f32. */
 export type Precision = 'f32' | 'f64';
 
+/** Options shared by the factorization ops. */
 export interface PrecisionOption {
   /** arithmetic of the factorization (default 'f64') */
   precision?: Precision;
@@ -50,6 +52,7 @@ function assertSymmetric(op: string, name: string, data: Float32Array | Float64A
 const toMatrix = (like: Matrix, data: ArrayLike<number>, rows: number, cols: number, name: string) =>
   like.context.matrix(data instanceof Float32Array ? data : Float32Array.from(data), [rows, cols], { name });
 
+/** Options of solve and solveDetailed. */
 export interface SolveOptions extends PrecisionOption {
   /** 'auto' (default): Cholesky, falling back to LU when the matrix is not positive definite */
   method?: SolveMethod;
@@ -61,6 +64,7 @@ export interface SolveOptions extends PrecisionOption {
   ridge?: number;
 }
 
+/** What solveDetailed returns: the solution and how it was obtained. */
 export interface SolveResult {
   x: Matrix;
   /** factorization actually used */
@@ -93,6 +97,7 @@ export async function solve(a: Matrix, b: Matrix, options: SolveOptions = {}): P
   return (await solveDetailed(a, b, options)).x;
 }
 
+/** A symmetric eigendecomposition A = V diag(values) V^T. */
 export interface Eigh {
   /** ascending */
   values: Float64Array;
@@ -109,6 +114,7 @@ export async function eigh(a: Matrix, options: PrecisionOption = {}): Promise<Ei
   return { values: Float64Array.from(r.values), vectors: toMatrix(a, r.vectors, a.rows, a.rows, 'eigenvectors') };
 }
 
+/** A thin singular value decomposition A = U diag(s) V^T. */
 export interface Svd {
   /** m x r, orthonormal columns */
   u: Matrix;
@@ -145,6 +151,7 @@ export async function qr(a: Matrix, options: PrecisionOption = {}): Promise<{ q:
 /** A Matrix holds f32 values, so anything below f32 rounding of the input is noise, whatever the arithmetic. */
 const F32_EPS = 2 ** -23;
 
+/** Options of pinv. */
 export interface PinvOptions extends PrecisionOption {
   /** singular values below rcond * s_max are treated as zero (default max(m, n) * f32 epsilon) */
   rcond?: number;

@@ -1,6 +1,10 @@
 import { Matrix } from '../tensor.js';
 import { checkOpInput, finiteNumber, live, ShapeError } from './validate.js';
 
+/**
+ * Options of matmul: transposes, scaling, and an output to write into (reused across calls, or
+ * accumulated into with beta).
+ */
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;

@@ -28,6 +28,7 @@ function output(op: string, out: Matrix | undefined, like: Matrix, shape: Shape,
 
 // ---------------------------------------------------------------- linear layers
 
+/** Where a network op writes its result. */
 export interface OutOption {
   /** write the result here instead of allocating it */
   out?: Matrix;
@@ -70,6 +71,10 @@ export async function reluBackward(x: Matrix, dy: Matrix, options: OutOption & {
 
 // ---------------------------------------------------------------- losses
 
+/**
+ * Options of the loss ops: buffers to write the gradient and the loss into, so that a training
+ * loop allocates nothing per step.
+ */
 export interface LossOptions {
   /** write the gradient here (shape of the predictions) instead of allocating it */
   grad?: Matrix;
@@ -155,6 +160,7 @@ export async function mseLoss(pred: Matrix, target: Matrix, options: LossOptions
 
 // ---------------------------------------------------------------- LayerNorm
 
+/** What layerNorm returns: the normalized rows and the statistics its backward needs. */
 export interface LayerNormResult {
   y: Matrix;
   /** rows x 2: per-row mean and 1 / sqrt(var + eps), what the backward needs with y */
@@ -221,6 +227,7 @@ export async function softmaxBackward(p: Matrix, dp: Matrix, options: OutOption 
   return dx;
 }
 
+/** Options of batchMatmul. */
 export interface BatchMatmulOptions extends OutOption {
   /** number of matrices each operand holds, stacked by rows */
   batch: number;
@@ -318,6 +325,7 @@ export function checkTokenIds(ids: ArrayLike<number>, vocab: number, op = 'embed
   }
 }
 
+/** What embeddingBackward returns: the gradients of the token and position tables. */
 export interface EmbeddingGradients {
   /** vocab x d */
   table: Matrix;
@@ -361,6 +369,7 @@ function sameParam(op: string, name: string, m: Matrix, param: Matrix): void {
   if (m === param) throw new RangeError(`${op}: '${name}' must not be 'param'`);
 }
 
+/** Settings of one sgdUpdate step. */
 export interface SgdStep {
   lr: number;
   momentum?: number;
@@ -390,6 +399,7 @@ export async function sgdUpdate(param: Matrix, grad: Matrix, step: SgdStep): Pro
   });
 }
 
+/** Settings of one adamUpdate step. */
 export interface AdamStep {
   lr: number;
   beta1?: number;

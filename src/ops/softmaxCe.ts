@@ -21,10 +21,12 @@ export class ClassLabels {
     readonly k: number,
   ) {}
 
+  /** The number of labels. */
   get count(): number {
     return this.matrix.cols;
   }
 
+  /** Frees the labels' storage. */
   dispose(): void {
     this.matrix.dispose();
   }
@@ -37,6 +39,7 @@ export function classLabels(context: Context, labels: ArrayLike<number>, k: numb
   return new ClassLabels(context.matrix(Float32Array.from(y), [1, y.length], { name: 'labels' }), k);
 }
 
+/** Options of softmaxCe: buffers to write the gradient and the loss into. */
 export interface SoftmaxCeOptions {
   /** write the gradient here (K x N) instead of allocating it */
   grad?: Matrix;
@@ -46,6 +49,7 @@ export interface SoftmaxCeOptions {
   lossIndex?: number;
 }
 
+/** What softmaxCe (and the row-wise losses) return: the loss on the device and its gradient. */
 export interface SoftmaxCe {
   /** the mean loss lives at element `lossIndex` of this matrix (1 x 1 unless one was given) */
   loss: Matrix;

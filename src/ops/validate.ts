@@ -5,6 +5,7 @@
 import type { Matrix, Shape } from '../tensor.js';
 import type { Storage } from '../backend/types.js';
 
+/** Thrown when shapes do not fit together; the message names the op, the arguments and their shapes. */
 export class ShapeError extends RangeError {
   override name = 'ShapeError';
 }

@@ -7,6 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { NystromView } from '../metrics/nystrom.js';
 import { CHART_CONFIG, renderVegaLite, type RenderedChart } from './plot.js';
 
+/** Options of renderEigenfunctionView. */
 export interface EigenfunctionViewOptions {
   title?: string;
   /** plot k = 1..maxK (default: all) */

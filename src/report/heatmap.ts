@@ -4,6 +4,7 @@
  */
 import { PNG } from 'pngjs';
 
+/** Options of renderHeatmap. */
 export interface HeatmapOptions {
   /** indices where a new class starts (samples ordered by class); lines are drawn there */
   boundaries?: readonly number[];

@@ -8,12 +8,14 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 
+/** One line of a line chart. */
 export interface Series {
   name: string;
   /** [x, y] pairs; points with a non-finite y are left out (a gap) */
   points: readonly (readonly [number, number])[];
 }
 
+/** Options of renderLineChart: labels, log axes and size. */
 export interface LineChartOptions {
   title?: string;
   xLabel: string;
@@ -27,6 +29,7 @@ export interface LineChartOptions {
   height?: number;
 }
 
+/** A rendered chart: the SVG, the PNG and the size. */
 export interface RenderedChart {
   svg: string;
   png: Buffer;

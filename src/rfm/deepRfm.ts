@@ -29,6 +29,7 @@ import { Rfm } from './rfm.js';
 import { KERNEL_SOLVERS, type KernelSolver } from './solvers/choose.js';
 import type { KernelSolveOptions, SolveReport } from './solvers/solveKernel.js';
 
+/** Options of DeepRfm and deepRfm: depth, kernel, random features, AGOP, solver and callbacks. */
 export interface DeepRfmOptions {
   /** L, the number of RFM layers (default 10) */
   layers?: number;
@@ -87,6 +88,7 @@ export interface DeepRfmOptions {
   iterative?: KernelSolveOptions['iterative'];
   /** solves below this reciprocal condition warn (default 1e-10) */
   rcondWarning?: number;
+  /** Receives warnings (ill-conditioned solves, ...) as they happen; default: print them to stderr. */
   onWarning?: (message: string) => void;
   /** called after each phase of each layer (layer is L + 1 for the final fit) */
   onPhase?: (layer: number, phase: DeepRfmPhase) => void;
@@ -94,9 +96,15 @@ export interface DeepRfmOptions {
   onLayer?: (record: DeepRfmLayer) => void;
 }
 
+/**
+ * The phases a Deep RFM layer's time is split into (a layer record's `seconds`); onPhase reports
+ * each as it finishes. A layer's RFM fit is reported once, as 'agop', its kernel and solve included.
+ */
 export type DeepRfmPhase = 'normalize' | 'kernel' | 'solve' | 'agop' | 'predict' | 'sqrt' | 'featureMap' | 'metrics';
+/** Every DeepRfmPhase. */
 export const DEEP_RFM_PHASES: readonly DeepRfmPhase[] = ['normalize', 'kernel', 'solve', 'agop', 'predict', 'sqrt', 'featureMap', 'metrics'];
 
+/** Seconds spent in each phase of a layer, and in total. */
 export type PhaseSeconds = Record<DeepRfmPhase | 'total', number>;
 
 /** A metric of the three stages of a layer: X_l, X~_l = X_l M_l^{1/2}, phi(X~_l). */
@@ -106,6 +114,10 @@ export interface StageValues {
   PhiMX: number | null;
 }
 
+/**
+ * The record of one Deep RFM layer: collapse metrics of its three stages, accuracy, how its
+ * kernel system was solved, and timings.
+ */
 export interface DeepRfmLayer {
   /** 1-based */
   layer: number;
@@ -135,6 +147,7 @@ export interface DeepRfmLayer {
   seconds: PhaseSeconds;
 }
 
+/** The record of the final kernel regression on the last layer's features. */
 export interface DeepRfmFinal {
   trainAcc: number;
   testAcc: number | null;
@@ -151,6 +164,7 @@ export interface HostMatrixF32 {
   cols: number;
 }
 
+/** The training matrices of one layer, kept when asked for with `keep`. */
 export interface LayerMatrices {
   layer: number;
   /** X_l (normalized rows) */
@@ -170,6 +184,10 @@ export interface LayerFeatureMatrices {
   sqrtM: HostMatrixF32;
 }
 
+/**
+ * What a Deep RFM fit returns: the settings used, every layer's record, the final fit, kept
+ * matrices and warnings.
+ */
 export interface DeepRfmResult {
   /** the options with defaults filled in */
   config: Required<Omit<DeepRfmOptions, 'keep' | 'keepFeatureMatrices' | 'onWarning' | 'onPhase' | 'onLayer' | 'agopMemoryBytes' | 'rcondWarning' | 'panelRows' | 'iterative'>>;
@@ -187,6 +205,7 @@ export interface DeepRfmResult {
   warnings: string[];
 }
 
+/** Samples on a context with their class labels: the training or test input of a Deep RFM. */
 export interface LabeledMatrix {
   /** N x d, rows are samples */
   X: Matrix;
@@ -590,6 +609,7 @@ export class DeepRfm {
     }
   }
 
+  /** Frees the learned maps. */
   dispose(): void {
     for (const { sqrtM, map } of this.fittedLayers) {
       sqrtM.dispose();

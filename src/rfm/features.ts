@@ -13,7 +13,9 @@ import { ShapeError } from '../ops/validate.js';
 import { Rng } from '../random.js';
 import type { Matrix } from '../tensor.js';
 
+/** The random feature maps between Deep RFM layers: ReLU features or cosine (random Fourier) features. */
 export type FeatureMapKind = 'relu' | 'cos';
+/** Every FeatureMapKind, e.g. for validating a command-line option. */
 export const FEATURE_MAPS: readonly FeatureMapKind[] = ['relu', 'cos'];
 
 /** phi: R^inputDim -> R^outputDim applied to the rows of a matrix. */
@@ -23,7 +25,9 @@ export interface FeatureMap {
   readonly outputDim: number;
   /** the random projection (outputDim x inputDim) */
   readonly weights: Matrix;
+  /** phi of every row of X (N x inputDim) as a new N x outputDim matrix. */
   apply(X: Matrix): Promise<Matrix>;
+  /** Frees the projection. */
   dispose(): void;
 }
 
@@ -39,6 +43,7 @@ function checkInput(op: string, X: Matrix, inputDim: number): void {
   }
 }
 
+/** Options of reluFeatures. */
 export interface ReluFeaturesOptions {
   inputDim: number;
   /** default 1024 */
@@ -66,6 +71,7 @@ export function reluFeatures(ctx: Context, options: ReluFeaturesOptions): Featur
   };
 }
 
+/** Options of laplaceFourierFeatures. */
 export interface FourierFeaturesOptions {
   inputDim: number;
   /** D, the number of features (default 4096) */

@@ -33,6 +33,7 @@ export async function centeredGram(X: Matrix): Promise<Matrix> {
   }
 }
 
+/** The mean within-class and between-class entries of a Gram matrix (the simplex ETF has 1 and -1/(K-1)). */
 export interface GramSummary {
   /** mean of the within-class entries off the diagonal */
   within: number;

@@ -15,3 +15,6 @@ export {
 } from './deepRfm.js';
 export { reluFeatures, laplaceFourierFeatures, FEATURE_MAPS, type FeatureMap, type FeatureMapKind, type ReluFeaturesOptions, type FourierFeaturesOptions } from './features.js';
 export { centeredGram, gramSummary, type GramSummary } from './gram.js';
+export { KERNEL_SOLVERS, type KernelSolver } from './solvers/choose.js';
+export type { SolveReport } from './solvers/solveKernel.js';
+export type { IterativeSolveOptions } from './solvers/iterative.js';

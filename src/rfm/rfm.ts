@@ -13,6 +13,7 @@ import type { Matrix } from '../tensor.js';
 import { KernelRegression, type KernelRegressionOptions, type Targets } from './kernelRegression.js';
 import type { SolveReport } from './solvers/solveKernel.js';
 
+/** Options of Rfm: the kernel regression's, plus the AGOP iterations and their normalization. */
 export interface RfmOptions extends Omit<KernelRegressionOptions, 'M'> {
   /** T: AGOP updates of M (default 1) */
   iterations?: number;
@@ -30,6 +31,7 @@ export interface RfmOptions extends Omit<KernelRegressionOptions, 'M'> {
   agopSeed?: number;
 }
 
+/** The record of one RFM iteration: how its kernel system was solved and the AGOP's largest entry. */
 export interface RfmIteration {
   /** 0-based; iteration t fits with M_t */
   iteration: number;
@@ -41,6 +43,7 @@ export interface RfmIteration {
   agopMax?: number;
 }
 
+/** A Recursive Feature Machine as an estimator (see the file comment): fit, then predict or score. */
 export class Rfm {
   readonly options: RfmOptions;
   /** the learned M (d x d) after fit */
@@ -125,14 +128,17 @@ export class Rfm {
     return this.model;
   }
 
+  /** The fitted predictor's outputs for the rows of X; throws before fit. */
   predict(X: Matrix): Promise<Matrix> {
     return this.fitted('Rfm.predict').predict(X);
   }
 
+  /** Accuracy (labels) or mean squared error of the predictor on X against Y. */
   score(X: Matrix, Y: Targets, metric?: 'accuracy' | 'mse'): Promise<number> {
     return this.fitted('Rfm.score').score(X, Y, metric);
   }
 
+  /** Frees M and the fitted predictor. */
   dispose(): void {
     this.model?.dispose();
     for (const m of this.owned) m.dispose();

@@ -40,6 +40,7 @@ interface Header {
   logs: UfmMeasurement[];
 }
 
+/** A loaded UFM checkpoint: the model, where training stood, and the settings it ran with. */
 export interface UfmCheckpoint {
   model: UfmModel;
   state: UfmTrainState;

@@ -45,6 +45,7 @@ export function popcount(v: number): number {
   return c;
 }
 
+/** Whether K is a power of two (the Hadamard initialization and ODE need one). */
 export function isPowerOfTwo(k: number): boolean {
   return Number.isInteger(k) && k >= 1 && (k & (k - 1)) === 0;
 }
@@ -55,6 +56,7 @@ function checkPowerOfTwo(op: string, k: number): void {
   }
 }
 
+/** Options of randomUfm. */
 export interface RandomInitOptions {
   /** standard deviation s of every entry (N(0, s^2)) */
   std: number;
@@ -79,10 +81,12 @@ export function randomUfmParameters(shape: UfmShape, options: RandomInitOptions)
   return { H, W };
 }
 
+/** A deep UFM with i.i.d. Gaussian parameters (see randomUfmParameters). */
 export function randomUfm(context: Context, shape: UfmShape, options: RandomInitOptions): UfmModel {
   return UfmModel.fromParameters(context, shape, randomUfmParameters(shape, options));
 }
 
+/** Options of hadamardUfm: the initial singular values sigma of the class-mean logits, and the embedding E. */
 export interface HadamardInitOptions {
   /** sigma_0..sigma_{K-1}: the class-mean logit matrix is (1/K) H_K diag(sigma) H_K */
   sigma: ArrayLike<number>;
@@ -184,6 +188,9 @@ export function hadamardUfmParameters(shape: UfmShape, options: HadamardInitOpti
   return { H, W };
 }
 
+/**
+ * A deep UFM in the Hadamard initialization (see the file comment), whose dynamics the reduced ODE follows.
+ */
 export function hadamardUfm(context: Context, shape: UfmShape, options: HadamardInitOptions): UfmModel {
   return UfmModel.fromParameters(context, shape, hadamardUfmParameters(shape, options));
 }

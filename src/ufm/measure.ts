@@ -118,6 +118,10 @@ export function etfAlignment(A: ArrayLike<number>, k: number): number {
   return total;
 }
 
+/**
+ * The K-gon structure of rank-2 class-mean logits: how far from rank 2 they are and the angles
+ * between neighbouring classes.
+ */
 export interface AdjacentAngles {
   /** s_3 / s_1 of the centered class-mean logits (0 for an exact rank-2 state) */
   rank2Residual: number;
@@ -179,6 +183,11 @@ export interface LogitMeasurement {
   kgon?: AdjacentAngles;
 }
 
+/**
+ * Collapse measurements of UFM logits Z (K x N, samples ordered by class): singular values and
+ * effective rank of the class-mean logits, margin, NC2 of the logits and, on request, the
+ * Hadamard-mode coordinates and K-gon angles.
+ */
 export async function measureLogits(
   Z: ArrayLike<number>,
   classes: number,
@@ -332,6 +341,7 @@ async function gram(a: Matrix, transposeFirst: boolean): Promise<Float32Array> {
   }
 }
 
+/** How balanced consecutive factors are (W_{l+1}^T W_{l+1} against W_l W_l^T), absolute and relative. */
 export interface Balancedness {
   /** ||W_{l+1}^T W_{l+1} - W_l W_l^T||_F for l = 0..L-1 (W_0 = H) */
   norms: number[];

@@ -99,6 +99,7 @@ export class UfmModel {
     return new UfmModel(context, shape, made[0]!, made.slice(1));
   }
 
+  /** Classes, samples per class, width and depth. */
   get shape(): UfmShape {
     return { classes: this.classes, nPerClass: this.nPerClass, width: this.width, depth: this.depth };
   }
@@ -173,6 +174,7 @@ export class UfmModel {
     }
   }
 
+  /** Frees the parameters. */
   dispose(): void {
     for (const m of this.parameters) m.dispose();
     this.#deviceLabels?.dispose();

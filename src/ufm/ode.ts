@@ -69,6 +69,7 @@ export function hadamardOdeConstant(classes: number, nPerClass: number, depth: n
   return P / (classes * nPerClass ** (1 / P));
 }
 
+/** The sizes the reduced ODE depends on. */
 export interface HadamardOdeShape {
   classes: number;
   nPerClass: number;
@@ -112,6 +113,7 @@ export function hadamardOdeRate(shape: HadamardOdeShape): (sigma: Float64Array, 
   };
 }
 
+/** Options of the adaptive Dormand-Prince integrator. */
 export interface DormandPrinceOptions {
   /** relative tolerance (default 1e-10) */
   rtol?: number;
@@ -125,6 +127,7 @@ export interface DormandPrinceOptions {
   onStep?: (t: number, y: Float64Array) => void;
 }
 
+/** The states of an ODE solve at the requested times, with the accepted and rejected step counts. */
 export interface OdeSolution {
   /** the requested output times */
   times: number[];
@@ -244,6 +247,7 @@ export function dormandPrince(
   return { times: [...times], states, accepted, rejected };
 }
 
+/** Options of the reduced ODE: the sizes, the initial sigma, the output times and the integrator. */
 export interface HadamardOdeOptions extends HadamardOdeShape, DormandPrinceOptions {
   /** sigma_0..sigma_{K-1} at t = 0 */
   sigma: ArrayLike<number>;

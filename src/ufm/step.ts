@@ -23,6 +23,7 @@ import { softmaxCe } from '../ops/softmaxCe.js';
 import type { Matrix } from '../tensor.js';
 import type { UfmModel } from './model.js';
 
+/** The preallocated buffers of a UFM gradient step (see the file comment); one per model. */
 export class UfmWorkspace {
   /** P[l] = W_L ... W_l for l = 1..L (P[L] is W_L itself) */
   readonly P: Matrix[];
@@ -100,6 +101,7 @@ export class UfmWorkspace {
     return { loss: (await this.scratchLoss.read())[0]!, H: dH, W: dW };
   }
 
+  /** Frees the buffers. */
   dispose(): void {
     for (const m of this.#owned) m.dispose();
     this.#owned = [];

@@ -15,6 +15,7 @@ import {
   type LogitMeasurement,
 } from './measure.js';
 
+/** Which measurements UFM training logs besides loss, NC1 and the singular values. */
 export interface UfmMeasureOptions {
   /** balancedness of consecutive factors and its drift from step 0 (two d x d Grams per factor; default false) */
   balancedness?: boolean;
@@ -28,6 +29,7 @@ export interface UfmMeasureOptions {
   velocity?: boolean;
 }
 
+/** Options of UFM training: learning rate, weight decay, stopping, logging and checkpoints. */
 export interface UfmTrainOptions {
   learningRate: number;
   /** step cap */
@@ -53,7 +55,9 @@ export interface UfmTrainOptions {
   checkpointEvery?: number;
   /** recorded in checkpoints (e.g. the command line settings) */
   checkpointInfo?: Record<string, unknown>;
+  /** With each measurement as it is logged. */
   onLog?: (m: UfmMeasurement) => void | Promise<void>;
+  /** As training advances, with the steps taken so far. */
   onProgress?: (step: number) => void;
 }
 
@@ -88,6 +92,10 @@ export interface UfmTrainResult extends UfmTrainState {
   finalLoss: number;
 }
 
+/**
+ * Thrown when UFM training diverges (a NaN/Inf loss, or one past `divergenceFactor` times the
+ * starting loss); says at which step and suggests a smaller learning rate.
+ */
 export class UfmDivergenceError extends Error {
   override name = 'UfmDivergenceError';
   constructor(

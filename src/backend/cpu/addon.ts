@@ -16,6 +16,10 @@ type GemmFn = (
 ) => void;
 type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
 
+/**
+ * The factorization of solve: 'auto' (Cholesky, LU when the matrix is not positive definite),
+ * 'cholesky' or 'lu'.
+ */
 export type SolveMethod = 'auto' | 'cholesky' | 'lu';
 export interface SolveOut<T extends Real> { x: T; method: 'cholesky' | 'lu'; rcond: number }
 export interface EighOut<T extends Real> { values: T; vectors: T }
@@ -122,6 +126,11 @@ export function missingAddonExports(candidate: object): string[] {
   return expected.filter((n) => typeof (candidate as Record<string, unknown>)[n] !== 'function');
 }
 
+/**
+ * The native addon (OpenBLAS/LAPACK and the CPU kernels), loaded on first use. Exported from the
+ * package as `nativeAddon` for benchmarks and low-level checks: its calls take raw Float32Arrays
+ * and skip the validation ops do. Throws with how to rebuild when the binary is missing or stale.
+ */
 export function addon(): Addon {
   if (loaded) return loaded;
   const require = createRequire(import.meta.url);

@@ -19,8 +19,10 @@ import { readNpzDataset } from './npz.js';
 import { gatherSamples, selectByClass, type RawDataset } from './samples.js';
 import { readSvhnDataset } from './svhn.js';
 
+/** The file formats loadStandardDataset recognizes. */
 export type StandardFormat = 'mnist-idx' | 'cifar10' | 'cifar100' | 'svhn' | 'npz';
 
+/** Every StandardFormat, e.g. for validating a command-line option. */
 export const STANDARD_FORMATS: readonly StandardFormat[] = ['mnist-idx', 'cifar10', 'cifar100', 'svhn', 'npz'];
 
 /** The files a load reads. */
@@ -38,6 +40,7 @@ export interface StandardDatasetFiles {
   unused?: string[];
 }
 
+/** Options of detectStandardDataset. */
 export interface DetectStandardOptions {
   /** look for this format only (when a folder holds more than one) */
   format?: StandardFormat;
@@ -45,6 +48,7 @@ export interface DetectStandardOptions {
   svhnExtra?: boolean;
 }
 
+/** Options of loadStandardDataset: which format, how many samples per class, and the seed that picks them. */
 export interface LoadStandardOptions extends DetectStandardOptions {
   /** training samples per class from the official train split (default: all of it) */
   nPerClass?: number;
@@ -58,6 +62,7 @@ export interface LoadStandardOptions extends DetectStandardOptions {
   labelKind?: 'fine' | 'coarse';
 }
 
+/** What loadStandardDataset returns: the split, the format and files it came from, and a description. */
 export interface StandardDataset {
   split: DatasetSplit;
   format: StandardFormat;

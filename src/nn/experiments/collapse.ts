@@ -12,6 +12,7 @@ import { nc3Cosine } from '../../metrics/nc3.js';
 import type { Matrix } from '../../tensor.js';
 import { orNaN } from './common.js';
 
+/** NC1, NC2A, NC2B and NC3 of a network's last layer (seed 003's definitions); NaN where undefined. */
 export interface HeadCollapse {
   nc1: number;
   nc2A: number;
@@ -20,6 +21,10 @@ export interface HeadCollapse {
 }
 
 
+/**
+ * The collapse metrics of a classifier head: `features` are the head's inputs for the samples (N x p,
+ * e.g. the 'penultimate' capture), `W` its K x p weight. Undefined metrics come back as NaN.
+ */
 export async function headCollapse(features: Matrix, labels: ArrayLike<number>, W: MatrixLike, k: number): Promise<HeadCollapse> {
   // traces only: NC1 needs no p x p covariance
   const stats = await classStats(features, labels, k, { covariance: false });
@@ -31,4 +36,5 @@ export async function headCollapse(features: Matrix, labels: ArrayLike<number>, 
   };
 }
 
+/** The HeadCollapse metrics, in the order tables and sweeps report them. */
 export const COLLAPSE_KEYS = ['nc1', 'nc2A', 'nc2B', 'nc3'] as const;

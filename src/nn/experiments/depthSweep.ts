@@ -22,9 +22,12 @@ import { evaluateNetwork, trainNetwork } from '../train.js';
 import { COLLAPSE_KEYS, headCollapse, type HeadCollapse } from './collapse.js';
 import { accuracy, inputsOf, log10Stats } from './common.js';
 
+/** The architectures of the depth sweep: L-RN1 (ResNet on vectors) or L-T11 (transformer on tokens). */
 export type DepthArch = 'resnet' | 'transformer';
+/** Every DepthArch, e.g. for validating a command-line option. */
 export const DEPTH_ARCHS: readonly DepthArch[] = ['resnet', 'transformer'];
 
+/** Settings of depthSweep and depthRun: the architecture, the depths and seeds, and how each run trains. */
 export interface DepthSweepSettings {
   arch: DepthArch;
   depths: readonly number[];
@@ -48,10 +51,13 @@ export interface DepthSweepSettings {
   test?: Dataset | TokenDataset;
   /** NC measurements per run besides the final one (default 4) */
   logsPerRun?: number;
+  /** After each run, with the runs finished so far and in total. */
   onRun?: (done: number, total: number, run: DepthRun) => void;
+  /** As training advances, with the optimizer steps taken in the current run. */
   onSteps?: (steps: number) => void;
 }
 
+/** One trained network of the sweep: its final collapse metrics, loss and accuracies. */
 export interface DepthRun extends HeadCollapse {
   depth: number;
   seed: number;
@@ -66,6 +72,7 @@ export interface DepthRun extends HeadCollapse {
   error?: string;
 }
 
+/** One depth of the sweep, summarized over its seeds (diverged runs left out). */
 export interface DepthRow {
   depth: number;
   /** mean and sample std over the seeds of log10 of each metric */

@@ -27,6 +27,7 @@ import { adam } from '../optim.js';
 import { evaluateNetwork, trainNetwork } from '../train.js';
 import { accuracy, inputsOf } from './common.js';
 
+/** Settings of the richness experiments: the MLP, its training, and the eigenfunction view. */
 export interface RichnessSettings {
   /** hidden layers (default 3: a 4-layer MLP) */
   depth?: number;
@@ -44,9 +45,14 @@ export interface RichnessSettings {
    * samples / 3)); halved until they are independent on the test points
    */
   viewComponents?: number;
+  /** As training advances, with the optimizer steps taken in the current run. */
   onSteps?: (steps: number) => void;
 }
 
+/**
+ * One trained MLP: how it was trained, its accuracies, D_LR on train and test samples and its
+ * eigenfunction view.
+ */
 export interface RichnessRun {
   name: string;
   training: 'full' | 'last-layer';

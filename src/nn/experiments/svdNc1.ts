@@ -35,6 +35,7 @@ import { sgd } from '../optim.js';
 import { evaluateNetwork, trainNetwork, type EvalPoint } from '../train.js';
 import { accuracy, inputsOf, orNaN } from './common.js';
 
+/** Settings of svdNc1: the MLP, its small-init MSE training, and how often to measure. */
 export interface SvdNc1Settings {
   /** default 512 */
   width?: number;
@@ -62,10 +63,16 @@ export interface SvdNc1Settings {
   checkpointInfo?: Record<string, unknown>;
   /** continue from this checkpoint (its parameters, optimizer state, step, batch order, logs) */
   resumeFrom?: string;
+  /** As training advances, with the optimizer steps taken. */
   onSteps?: (steps: number) => void;
+  /** With each measurement as soon as it is taken. */
   onMeasure?: (m: SvdNc1Measurement) => void;
 }
 
+/**
+ * One hidden layer at one measurement: NC1 of its input, of S V^T h and of its output, the
+ * within/between variance fractions of the output and the NFA correlation.
+ */
 export interface SvdNc1Layer {
   layer: number;
   nc1Input: number;
@@ -78,6 +85,7 @@ export interface SvdNc1Layer {
   nfa: number | null;
 }
 
+/** Every hidden layer's SvdNc1Layer at one training step, with the loss and training accuracy. */
 export interface SvdNc1Measurement {
   step: number;
   loss: number;
@@ -85,6 +93,7 @@ export interface SvdNc1Measurement {
   layers: SvdNc1Layer[];
 }
 
+/** The measurements taken during training and the final loss and accuracies. */
 export interface SvdNc1Result {
   measurements: SvdNc1Measurement[];
   finalLoss: number;
@@ -152,6 +161,11 @@ async function measure(model: Mlp, e: EvalPoint, train: Dataset, nfa: boolean): 
   }
 }
 
+/**
+ * Trains the MLP and measures, every `measureEvery` steps, where within-class variability collapses
+ * in each layer (input, right singular structure S V^T, output) and the NFA correlation. Resumes from
+ * a checkpoint when `resumeFrom` is given.
+ */
 export async function svdNc1(ctx: Context, data: { train: Dataset; test?: Dataset }, s: SvdNc1Settings): Promise<SvdNc1Result> {
   const started = performance.now();
   const { train, test } = data;

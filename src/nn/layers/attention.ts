@@ -18,6 +18,7 @@ import type { ForwardOptions, Module, Parameter } from '../module.js';
 import { TrainableParameter } from '../parameter.js';
 import { Slot } from './slot.js';
 
+/** Options of CausalSelfAttention. */
 export interface AttentionOptions {
   width: number;
   seqLen: number;

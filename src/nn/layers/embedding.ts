@@ -16,6 +16,7 @@ import type { ForwardOptions, Module, Parameter } from '../module.js';
 import { TrainableParameter } from '../parameter.js';
 import { Slot } from './slot.js';
 
+/** Options of TokenPositionEmbedding. */
 export interface EmbeddingOptions {
   vocab: number;
   seqLen: number;

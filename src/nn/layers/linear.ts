@@ -15,6 +15,7 @@ import type { ForwardOptions, Module, Parameter } from '../module.js';
 import { TrainableParameter } from '../parameter.js';
 import { Slot } from './slot.js';
 
+/** Options of Linear: its sizes, bias, seeded initialization and parameter name prefix. */
 export interface LinearOptions {
   inputs: number;
   outputs: number;

@@ -7,6 +7,7 @@ import type { Matrix } from '../../tensor.js';
 import type { ForwardOptions, Module, Parameter } from '../module.js';
 import { capturedCopy } from './slot.js';
 
+/** One module of a Sequential, with the names its input and output are captured under. */
 export interface Stage {
   module: Module;
   /** names under which this stage's input is captured */
@@ -15,6 +16,7 @@ export interface Stage {
   captureOutput?: string[];
 }
 
+/** Options of Sequential.backward. */
 export interface BackwardOptions {
   /** receives copies of the gradients at the captured inputs, named '<capture name>.grad' */
   capture?: Map<string, Matrix>;
@@ -31,6 +33,7 @@ export class Sequential implements Module {
     this.stages = stages.map((s) => ('module' in s ? s : { module: s }));
   }
 
+  /** The stages' modules, in order. */
   get modules(): Module[] {
     return this.stages.map((s) => s.module);
   }

@@ -7,6 +7,7 @@
 import type { Context } from '../../context.js';
 import type { Matrix, Shape } from '../../tensor.js';
 
+/** A reusable buffer (see the file comment): how layers avoid allocating on every step. */
 export class Slot {
   #m: Matrix | undefined;
 
@@ -21,6 +22,7 @@ export class Slot {
     return this.#m;
   }
 
+  /** Frees the buffer; the next get() allocates a new one. */
   dispose(): void {
     this.#m?.dispose();
     this.#m = undefined;

@@ -16,6 +16,7 @@ import { ReLU } from '../layers/relu.js';
 import { Sequential, type Stage } from '../layers/sequential.js';
 import { SequentialModel } from './model.js';
 
+/** Options of mlp: sizes, biases and the seeded initialization (a separate init scale for the head). */
 export interface MlpOptions {
   inputs: number;
   width: number;
@@ -32,6 +33,10 @@ export interface MlpOptions {
   seed?: number | Rng;
 }
 
+/**
+ * A ReLU MLP (see the file comment for its captures and parameter names). `head` is the classifier
+ * Linear whose weight the collapse metrics take.
+ */
 export class Mlp extends SequentialModel {
   readonly name = 'mlp';
   readonly layers: readonly Linear[];

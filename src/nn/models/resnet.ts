@@ -17,6 +17,7 @@ import { Residual } from '../layers/residual.js';
 import { Sequential, type Stage } from '../layers/sequential.js';
 import { SequentialModel } from './model.js';
 
+/** Options of resnet: sizes and the seeded initialization. */
 export interface ResNetOptions {
   inputs: number;
   width: number;
@@ -29,6 +30,7 @@ export interface ResNetOptions {
   seed?: number | Rng;
 }
 
+/** L-RN1, a residual MLP with LayerNorm (see the file comment for its captures and parameter names). */
 export class ResNet extends SequentialModel {
   readonly name = 'resnet';
   readonly stem: Linear;

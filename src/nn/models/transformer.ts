@@ -27,6 +27,7 @@ import { backwardParametersThrough, Sequential } from '../layers/sequential.js';
 import type { ForwardOptions, Module, Parameter } from '../module.js';
 import { freezeAllButHead, unfreeze, type Model } from './model.js';
 
+/** Options of transformer: vocabulary, sequence length, sizes and the seeded initialization. */
 export interface TransformerOptions {
   vocab: number;
   seqLen: number;

@@ -5,7 +5,13 @@
 import type { BackendName } from '../../backend/types.js';
 import { formatBytes } from '../../memory.js';
 
+/**
+ * How a kernel system (K + lambda I) alpha = Y is solved: 'direct' (f64 LAPACK), 'mixed' (f32
+ * Cholesky with f64 refinement), 'iterative' (preconditioned conjugate gradient), or 'auto' (chosen
+ * from N, the memory available and the backend).
+ */
 export type KernelSolver = 'auto' | 'direct' | 'mixed' | 'iterative';
+/** Every KernelSolver, e.g. for validating a command-line option. */
 export const KERNEL_SOLVERS: readonly KernelSolver[] = ['auto', 'direct', 'mixed', 'iterative'];
 
 /** Up to this N, auto uses the f64 reference solve: it costs little there. */

@@ -42,6 +42,7 @@ import type { Matrix } from '../../tensor.js';
 import { nystromPreconditioner, type NystromPreconditioner, type ReadbackCounter } from './nystrom.js';
 import type { KernelOperator } from './operator.js';
 
+/** Options of the 'iterative' solver: ridge, tolerance, iteration cap and the Nystrom preconditioner. */
 export interface IterativeSolveOptions {
   /** lambda >= 0 (default 0) */
   ridge?: number;

@@ -16,6 +16,10 @@ import { chooseSolver, solverHostBytes, type KernelSolver } from './choose.js';
 import { ITERATIVE_DEFAULTS, iterativeSolve, type IterativeSolveOptions } from './iterative.js';
 import { recomputedKernelOperator, storedKernelOperator, type KernelSpec } from './operator.js';
 
+/**
+ * How one kernel system was solved: the solver and why, the relative residual reached and, for the
+ * mixed and iterative solvers, their refinements or iterations.
+ */
 export interface SolveReport {
   solver: Exclude<KernelSolver, 'auto'>;
   /** why this solver: 'requested', auto's reason, or the fallback's */
