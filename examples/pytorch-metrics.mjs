@@ -1,7 +1,15 @@
 // Neural-collapse metrics (NC1-NC4) and richness (D_LR) of features saved from PyTorch.
 //
 // On the PyTorch side, save the penultimate features of your training samples, their labels,
-// the last layer's weight and bias, and the network's outputs, as .npy:
+// the last layer's weight and bias, and the network's outputs, in one safetensors file:
+//
+//   from safetensors.torch import save_file
+//   save_file({'feats': feats.detach().float().contiguous(), 'labels': labels,
+//              'weights': model.fc.weight.detach().contiguous(), 'bias': model.fc.bias.detach(),
+//              'outputs': logits.detach().contiguous()}, 'run.safetensors')
+//
+// and pass FILE:NAME for each (--features run.safetensors:feats --labels run.safetensors:labels
+// ...), or save them as .npy (an .npz works the same way as safetensors):
 //
 //   import numpy as np
 //   np.save('feats.npy', feats.detach().cpu().numpy())          # N x p, float32 or float64
@@ -19,7 +27,7 @@
 // classifier adds NC2 of W, NC3 and NC4; the outputs add CKA and D_LR = 1 - CKA. --json prints
 // the values as one JSON object instead of a table.
 import { parseArgs } from 'node:util';
-import { computeAllMetrics, createContext, readNpy } from 'ncgpu';
+import { computeAllMetrics, createContext, readArrayFile } from 'ncgpu';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,18 +56,18 @@ const matrixShape = (array, path) => {
 
 const ctx = await createContext({ backend: args.backend });
 try {
-  const feats = await readNpy(args.features);
-  const labels = (await readNpy(args.labels)).data; // int64 labels arrive as Int32Array
+  const feats = await readArrayFile(args.features);
+  const labels = (await readArrayFile(args.labels)).data; // int64 labels arrive as Int32Array
   const features = ctx.matrix(feats.data, matrixShape(feats, args.features), { name: 'features' });
   let weights;
   if (args.weights) {
-    const w = await readNpy(args.weights);
+    const w = await readArrayFile(args.weights);
     weights = ctx.matrix(w.data, matrixShape(w, args.weights), { name: 'weights' });
   }
-  const bias = args.bias ? (await readNpy(args.bias)).data : undefined;
+  const bias = args.bias ? (await readArrayFile(args.bias)).data : undefined;
   let outputs;
   if (args.outputs) {
-    const o = await readNpy(args.outputs);
+    const o = await readArrayFile(args.outputs);
     outputs = ctx.matrix(o.data, matrixShape(o, args.outputs), { name: 'outputs' });
   }
 

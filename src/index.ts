@@ -13,9 +13,10 @@ export * from './ops/index.js';
 export { Rng } from './random.js';
 export { addon as nativeAddon } from './backend/cpu/addon.js';
 export type {
-  Backend, BackendInfo, BackendName, BackendStats, AdapterDescription, PairwiseKernel, Storage,
+  Backend, BackendInfo, BackendName, BackendStats, AdapterDescription, PairwiseKernel, Storage, SoftwareLane,
   UnaryOp, GemmArgs, PairwiseArgs, AgopArgs, EmbeddingArgs, SgdUpdateArgs, AdamUpdateArgs,
 } from './backend/types.js';
+export { SOFTWARE_LANES } from './backend/types.js';
 export { VERSION } from './version.js';
 export * from './metrics/index.js';
 export { readNpy, writeNpy, parseNpy, parseNpyHeader, encodeNpy, type NpyArray, type NpyDtype, type NpyHeader } from './data/npy.js';

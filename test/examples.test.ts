@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeNpy, writeNpy } from '../src/index.js';
+import { encodeNpy, encodeSafetensors, writeNpy } from '../src/index.js';
 import { Rng } from '../src/random.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -59,6 +59,11 @@ describe('examples/pytorch-metrics.mjs', () => {
     await writeNpy(f(`${prefix}-feats.npy`), x, [n, p]);
     await writeNpy(f(`${prefix}-weights.npy`), means, [k, p]);
     await writeNpy(f(`${prefix}-outputs.npy`), outputs, [n, k]);
+    // the same arrays in one safetensors file, as safetensors.torch.save_file writes them
+    writeFileSync(f(`${prefix}.safetensors`), encodeSafetensors({
+      feats: { data: x, shape: [n, p] }, labels: { data: labels, shape: [n] }, weights: { data: means, shape: [k, p] },
+      bias: { data: new Float32Array(k), shape: [k] }, outputs: { data: outputs, shape: [n, k] },
+    }));
   }
 
   beforeAll(async () => {
@@ -105,6 +110,16 @@ describe('examples/pytorch-metrics.mjs', () => {
     expect(spread.nc1).toBeGreaterThan(100 * v.nc1);
     expect(spread.nc3Cosine).toBeGreaterThan(10 * v.nc3Cosine);
     expect(spread.classifierAccuracy).toBeLessThan(1);
+  });
+
+  it('reads the same arrays from one safetensors file (FILE:NAME)', () => {
+    const file = f('collapsed.safetensors');
+    const args = ['feats', 'labels', 'weights', 'bias', 'outputs'].flatMap((a) => [`--${a === 'feats' ? 'features' : a}`, `${file}:${a}`]);
+    const st = example('pytorch-metrics.mjs', [...args, '--backend', 'cpu', '--json']);
+    expect(st.status, st.stderr).toBe(0);
+    const npy = lastJson(runSet('collapsed', ['--json']).stdout).values;
+    const v = lastJson(st.stdout).values;
+    for (const key of ['nc1', 'nc2GramMse', 'nc3Cosine', 'cka', 'dLR']) expect(v[key], key).toBeCloseTo(npy[key], 12);
   });
 
   it('prints a table without --json, and names a file that is not a matrix', () => {

@@ -197,6 +197,7 @@ export interface AdapterDescription {
  * mode (the path hardware GPUs take on Linux, with subgroups, shader-f16 and timestamp queries).
  */
 export type SoftwareLane = 'gles' | 'vulkan';
+/** Every software lane, in the order `ncgpu info` lists them. */
 export const SOFTWARE_LANES: readonly SoftwareLane[] = ['gles', 'vulkan'];
 
 /**

@@ -17,6 +17,7 @@ import { encodeNpy, parseNpy } from './npy.js';
 import { parseSafetensors, parseSafetensorsHeader, readBytes, writeSafetensors, type TensorToSave } from './safetensors.js';
 import { listZip, readZipEntry } from './standard/zip.js';
 
+/** One array read from a file, converted to what ncgpu computes with. */
 export interface NumericArray {
   data: Float32Array | Float64Array | Int32Array;
   shape: number[];

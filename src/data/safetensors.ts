@@ -134,6 +134,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors', name
   return out;
 }
 
+/** An array to write: f32, f64 or int32 values and the shape they fill, row-major. */
 export interface TensorToSave {
   data: Float32Array | Float64Array | Int32Array;
   shape: readonly number[];
