@@ -34,6 +34,7 @@ import { BACKEND_HELP, backendOption, int, list, num, oneOf, seedOption } from '
 import { adapterLabel, provenance as runProvenance } from './common/provenance.js';
 import { checkResumeSteps, overrideList, ResumedSettings } from './common/resume.js';
 import { openRun, type RunRecord } from './common/results.js';
+import { checkNetworkSize } from './common/sizes.js';
 import { progressBar } from './progress.js';
 
 // ---------------------------------------------------------------- data
@@ -167,6 +168,10 @@ export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> 
   if (transformer && (o.dataset ?? 'tokens') !== 'tokens') throw new Error(`--arch transformer reads token sequences: --dataset must be 'tokens', got '${o.dataset}'`);
   if (!transformer && o.dataset === 'tokens') throw new Error("--dataset tokens needs --arch transformer");
   const { split, description } = await loadData(o, baseSeed, dataDefaults);
+  checkNetworkSize({
+    inputs: split.train.shape[1], width, depth: Math.max(...depths), outputs: split.train.k,
+    samples: Math.max(batchSize ?? split.train.shape[0], split.train.shape[0]), matricesPerLayer: transformer ? 4 : 2,
+  });
   const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite });
   const ctx = await createContext({ backend }).catch(async (e) => { throw await run.failed(e); });
   try {
@@ -272,6 +277,8 @@ export async function runRichness(o: RichnessCommandOptions): Promise<void> {
   const batchSize = int('batch-size', o.batchSize ?? '128');
   const seed = seedOption('seed', o.seed ?? '0');
   const backend = backendOption(o.backend);
+  // D_LR and the eigenfunction view use the activations of every training digit at once
+  checkNetworkSize({ inputs: 784, width, depth, outputs: 10, samples: Math.max(batchSize, 10 * nPerClass) });
   const encoded = labelEncodedMnist({ nPerClass, testPerClass, seed });
   const plain = loadMnist({ nPerClass, testPerClass, seed });
   const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite });
@@ -418,6 +425,8 @@ export async function runSvdNc1(o: SvdNc1CommandOptions): Promise<void> {
   if (ck) checkResumeSteps(s.steps, ck.step, o.resume!);
   const { width, depth, initScale, learningRate, momentum, batchSize, steps, measureEvery, coding, seed, nfa, standardize, checkpointEvery } = s;
   const loaded = await loadData(s.data, seed, { dataset: 'mnist', nPerClass: 100, testPerClass: 20 });
+  // each measurement captures every layer's input and output over the whole training set
+  checkNetworkSize({ inputs: loaded.split.train.shape[1], width, depth, outputs: loaded.split.train.k, samples: Math.max(batchSize, loaded.split.train.shape[0]) });
   const split = standardize ? standardizeSplit(loaded.split) : loaded.split;
   const runId = typeof saved?.runId === 'string' ? saved.runId : undefined;
   const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite, resumeOf: runId });

@@ -138,6 +138,8 @@ export async function runUfmTrain(o: UfmTrainCommandOptions): Promise<void> {
     const s = trainSettings(o, resumed);
     if (ck) checkResumeSteps(s.steps, ck.state.step, o.resume!);
     const runId = typeof saved?.runId === 'string' ? saved.runId : undefined;
+    // said before the model is made: a deep or wide one takes a while to build
+    console.log(`ncgpu ${VERSION} ufm train: K=${s.shape.classes} n=${s.shape.nPerClass} d=${s.shape.width} L=${s.shape.depth} init=${s.init} lr=${s.learningRate} on ${adapterLabel(ctx)}${ck ? `, resumed at step ${ck.state.step}` : ''}`);
     // the model is made before --out is claimed: a setting it refuses leaves the folder untouched
     let sigma0: number[] | undefined;
     if (ck) {
@@ -157,7 +159,6 @@ export async function runUfmTrain(o: UfmTrainCommandOptions): Promise<void> {
         ...(ck ? { resumedFrom: o.resume, resumedAtStep: ck.state.step, overrides: resumed.overrides } : {}),
       };
       await run.update({ ...(await provenance(ctx, 'train', config, s.seed)), logs: ck?.state.logs ?? [] });
-      console.log(`ncgpu ${VERSION} ufm train: K=${m.classes} n=${m.nPerClass} d=${m.width} L=${m.depth} init=${s.init} lr=${s.learningRate} on ${adapterLabel(ctx)}${ck ? `, resumed at step ${ck.state.step}` : ''}`);
 
       const bar = progressBar('ufm train', s.steps);
       let ticked = ck?.state.step ?? 0;
