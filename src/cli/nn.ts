@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createContext, type Context } from '../context.js';
-import { splitByClass, type DatasetSplit } from '../data/dataset.js';
+import type { DatasetSplit } from '../data/dataset.js';
 import { gaussianMixture } from '../data/gaussian.js';
 import { labelEncodedMnist } from '../data/labelEncoded.js';
 import { loadMnist } from '../data/mnist.js';
@@ -35,6 +35,7 @@ import { adapterLabel, provenance as runProvenance } from './common/provenance.j
 import { checkResumeSteps, overrideList, ResumedSettings } from './common/resume.js';
 import { openRun, type RunRecord } from './common/results.js';
 import { checkNetworkSize } from './common/sizes.js';
+import { splitUserData } from './common/data.js';
 import { progressBar } from './progress.js';
 
 // ---------------------------------------------------------------- data
@@ -80,8 +81,8 @@ async function loadData(o: DataOptions, seed: number, defaults: { dataset: strin
   if (!dataset.endsWith('.npy')) throw new Error(`--dataset must be mnist, gaussian, tokens or a path to an .npy file, got '${dataset}'`);
   if (!o.labels) throw new Error('--labels y.npy is required with an .npy dataset');
   const ds = await loadNpyDataset(dataset, o.labels);
-  const split = splitByClass(ds, { nPerClass, testPerClass, seed });
-  return { split, description: { name: 'npy', features: dataset, labels: o.labels, k: ds.k, d: ds.shape[1], nPerClass: split.train.shape[0] / ds.k, testPerClass } };
+  const { split, dropped } = splitUserData(ds, { nPerClass, testPerClass, seed });
+  return { split, description: { name: 'npy', features: dataset, labels: o.labels, k: ds.k, d: ds.shape[1], nPerClass: split.train.shape[0] / ds.k, testPerClass, dropped } };
 }
 
 // ---------------------------------------------------------------- output

@@ -10,11 +10,12 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createContext, type Context } from '../context.js';
-import { type Dataset, type DatasetSplit, splitByClass } from '../data/dataset.js';
+import type { DatasetSplit } from '../data/dataset.js';
 import { gaussianMixture } from '../data/gaussian.js';
 import { loadStandardDataset } from '../data/standard/index.js';
 import { loadMnist } from '../data/mnist.js';
-import { readNpy } from '../data/npy.js';
+import { loadNpyDataset } from '../data/npyDataset.js';
+import { splitUserData } from './common/data.js';
 import { AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
 import { KERNELS, type Kernel } from '../ops/kernels.js';
 import { classBoundaries, renderHeatmap } from '../report/heatmap.js';
@@ -84,30 +85,11 @@ async function loadData(o: RfmCommandOptions, seed: number): Promise<LoadedData>
     throw new Error(`--dataset must be mnist, gaussian, a folder of standard dataset files, an .npz archive or an .npy file, got '${o.dataset}'`);
   }
   if (!o.labels) throw new Error('--labels y.npy is required with an .npy dataset');
-  const x = await readNpy(o.dataset);
-  if (x.shape.length !== 2) throw new Error(`${o.dataset} must be a 2-D array (rows are samples), got shape (${x.shape.join(', ')})`);
-  const y = await readNpy(o.labels);
-  const n = x.shape[0]!;
-  const d = x.shape[1]!;
-  if (y.data.length !== n) throw new Error(`${o.labels} has ${y.data.length} labels but ${o.dataset} has ${n} rows`);
-  const labels = new Int32Array(n);
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const v = Number(y.data[i]);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`${o.labels}: labels must be integers >= 0; entry ${i} is ${v}`);
-    labels[i] = v;
-    k = Math.max(k, v + 1);
-  }
-  const ds: Dataset = {
-    X: x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
-    labels,
-    k,
-    shape: [n, d],
-    names: Array.from({ length: k }, (_, c) => String(c)),
-  };
+  const ds = await loadNpyDataset(o.dataset, o.labels);
   const nPerClass = o.nPerClass !== undefined ? int('n-per-class', o.nPerClass, 1) : undefined;
-  const split = splitByClass(ds, { nPerClass, testPerClass: testPerClass ?? 0, seed });
-  return { split, description: { name: 'npy', features: o.dataset, labels: o.labels, k, d, nPerClass: split.train.shape[0] / k, testPerClass: testPerClass ?? 0 } };
+  const { split, dropped } = splitUserData(ds, { nPerClass, testPerClass: testPerClass ?? 0, seed });
+  const k = ds.k;
+  return { split, description: { name: 'npy', features: o.dataset, labels: o.labels, k, d: ds.shape[1], nPerClass: split.train.shape[0] / k, testPerClass: testPerClass ?? 0, dropped } };
 }
 
 function isFolder(path: string): boolean {

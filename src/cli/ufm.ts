@@ -218,7 +218,11 @@ async function finishTrain(
   }
   const files = await trainPlots(run, logs, ode);
   await run.complete({ result: { steps: result.step, stopReason: result.stopReason, finalLoss: result.finalLoss, final: last }, ode, logs });
-  console.log(`step ${result.step} (${result.stopReason}): loss ${last.loss.toExponential(3)}, effective rank ${last.effectiveRank.toFixed(3)}, normalized margin ${last.normalizedMargin.toFixed(4)}, KL to collapse ${last.klToCollapse.toFixed(4)}`);
+  if (last.undefined?.effectiveRank) {
+    console.log(`step ${result.step} (${result.stopReason}): loss ${last.loss.toExponential(3)}; effective rank, normalized margin and KL to collapse undefined (${last.undefined.effectiveRank})`);
+  } else {
+    console.log(`step ${result.step} (${result.stopReason}): loss ${last.loss.toExponential(3)}, effective rank ${last.effectiveRank.toFixed(3)}, normalized margin ${last.normalizedMargin.toFixed(4)}, KL to collapse ${last.klToCollapse.toFixed(4)}`);
+  }
   if (ode) console.log(`gradient descent vs the Hadamard ODE: worst relative deviation ${ode.worstRelativeError.toExponential(2)}`);
   if (run.warnings.length) console.log(`${run.warnings.length} warning(s); see results.json`);
   console.log(`wrote ${run.path}${checkpointPath ? `, ${checkpointPath}` : ''} and ${files.length} plots`);
