@@ -19,6 +19,7 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu', 'webgpu
  * - 'never': trust the caller
  */
 export type FiniteCheck = 'inputs' | 'always' | 'never';
+const FINITE_CHECKS: readonly FiniteCheck[] = ['inputs', 'always', 'never'];
 
 export interface ContextOptions {
   /** default 'auto', or the NCGPU_BACKEND environment variable when set */
@@ -43,7 +44,14 @@ export class Context {
     readonly backend: Backend,
     options: ContextOptions = {},
   ) {
-    this.finiteCheck = options.finiteCheck ?? 'inputs';
+    const check = options.finiteCheck ?? 'inputs';
+    if (!FINITE_CHECKS.includes(check)) throw new RangeError(`createContext: finiteCheck must be one of ${FINITE_CHECKS.join(', ')}, got '${String(check)}'`);
+    this.finiteCheck = check;
+  }
+
+  /** true once dispose() was called: the context's matrices can no longer be used or read */
+  get disposed(): boolean {
+    return this.#disposed;
   }
 
   get name(): Backend['name'] {
