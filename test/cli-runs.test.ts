@@ -56,6 +56,28 @@ describe('partial results are results', () => {
     expect(j.logs.length).toBeGreaterThan(1);
   });
 
+  it('sweeps whose every run diverged finish with plot warnings instead of a crash', () => {
+    const ufm = join(dir, 'ufm-sweep-diverged');
+    const r1 = run(['ufm', 'sweep', '--lr', '100', '--steps', '50', '--depths', '2,3', '--seeds', '1', '--backend', 'cpu', '--out', ufm]);
+    expect(r1.status, r1.stderr).toBe(0);
+    expect(results(ufm)).toMatchObject({ status: 'complete', runsDone: 2 });
+    expect(results(ufm).warnings.join('\n')).toMatch(/plot effective-rank-vs-depth not drawn/);
+    const nn = join(dir, 'nn-sweep-diverged');
+    const r2 = run(['nn', 'depth-sweep', '--lr', '1e6', '--optimizer', 'sgd', '--depths', '2', '--seeds', '1', '--steps', '20', '--n-per-class', '10', '--test-per-class', '2', '--width', '16', '--backend', 'cpu', '--out', nn]);
+    expect(r2.status, r2.stderr).toBe(0);
+    expect(results(nn).status).toBe('complete');
+    expect(results(nn).warnings.join('\n')).toMatch(/plot collapse-vs-depth not drawn/);
+  });
+
+  it('nn richness with fewer hidden units than eigenfunctions asked for truncates the view', () => {
+    const out = join(dir, 'richness-narrow');
+    const r = run(['nn', 'richness', '--width', '16', '--steps', '30', '--n-per-class', '20', '--test-per-class', '5', '--target-scale', 'none', '--backend', 'cpu', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const j = results(out);
+    expect(j.status).toBe('complete');
+    expect(j.richVsLazy.rich.view.ratios.length).toBeGreaterThan(0);
+  });
+
   it('a diverging ufm train keeps its logged steps and exits 1', () => {
     const out = join(dir, 'diverge');
     const r = run(['ufm', 'train', ...SMALL_UFM, '--init-scale', '8', '--lr', '1000', '--steps', '200', '--log-every', '1', '--out', out]);

@@ -255,7 +255,7 @@ const runSummary = (r: RichnessRun) => {
   return {
     ...rest,
     view: {
-      variant: view.variant, dropped: view.dropped, droppedConstantOverlap: view.droppedConstantOverlap,
+      variant: view.variant, dropped: view.dropped, droppedConstantOverlap: view.droppedConstantOverlap, truncated: view.truncated ?? null,
       targetDim: view.targetDim, outputDim: view.outputDim, nTrain: view.nTrain, nTest: view.nTest,
       eigenvalues: Array.from(view.eigenvalues), ratios: Array.from(view.ratios),
       quality: Array.from(view.quality), utilization: Array.from(view.utilization),
