@@ -174,7 +174,7 @@ export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> 
     samples: Math.max(batchSize ?? split.train.shape[0], split.train.shape[0]), matricesPerLayer: transformer ? 4 : 2,
   });
   const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite });
-  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.failed(e); });
+  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const config = {
       arch, depths, width, learningRate, weightDecay, seeds, steps, batchSize: batchSize ?? 'full', optimizer, momentum, schedule, initScale,
@@ -283,7 +283,7 @@ export async function runRichness(o: RichnessCommandOptions): Promise<void> {
   const encoded = labelEncodedMnist({ nPerClass, testPerClass, seed });
   const plain = loadMnist({ nPerClass, testPerClass, seed });
   const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite });
-  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.failed(e); });
+  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const settings = { width, depth, steps, learningRate, batchSize, seed };
     const config = {
@@ -431,7 +431,7 @@ export async function runSvdNc1(o: SvdNc1CommandOptions): Promise<void> {
   const split = standardize ? standardizeSplit(loaded.split) : loaded.split;
   const runId = typeof saved?.runId === 'string' ? saved.runId : undefined;
   const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite, resumeOf: runId });
-  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.failed(e); });
+  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const config = {
       width, depth, initScale, learningRate, momentum, batchSize, steps, measureEvery, coding, nfa, standardize, seed, checkpointEvery: checkpointEvery ?? null,

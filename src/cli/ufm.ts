@@ -296,7 +296,7 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
   const weightDecaySteps = o.weightDecaySteps === undefined ? undefined : int('weight-decay-steps', o.weightDecaySteps, 0);
   const lossTarget = o.lossTarget === undefined ? undefined : num('loss-target', o.lossTarget, false);
   const run = await openRun({ out: o.out, command: 'ncgpu ufm sweep', overwrite: o.overwrite });
-  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.failed(e); });
+  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const mode = widths ? 'width' : 'depth';
     const settings = { classes, nPerClass, initScale, learningRate, steps, seeds, baseSeed, weightDecay, weightDecaySteps, lossTarget };
@@ -411,68 +411,68 @@ export async function runUfmOde(o: UfmOdeCommandOptions): Promise<void> {
   checkOdeSize(points, trajectoryDepths.length, classes);
   const run = await openRun({ out: o.out, command: 'ncgpu ufm ode', overwrite: o.overwrite });
   try {
-  const config = { classes, nPerClass, depths, trajectoryDepths, scale, scales, scaleDepth, klDepth, seeds, horizon, points };
-  console.log(`ncgpu ${VERSION} ufm ode: K=${classes} n=${nPerClass}, Hadamard ODE integrated in f64 (Dormand-Prince 5(4)) to t = ${horizon}`);
+    const config = { classes, nPerClass, depths, trajectoryDepths, scale, scales, scaleDepth, klDepth, seeds, horizon, points };
+    console.log(`ncgpu ${VERSION} ufm ode: K=${classes} n=${nPerClass}, Hadamard ODE integrated in f64 (Dormand-Prince 5(4)) to t = ${horizon}`);
 
-  const times = logTimes(Math.min(1e-2, horizon / 10), horizon, points);
-  const total = trajectoryDepths.length + depths.length * seeds + scales.length * seeds + 2;
-  const bar = progressBar('ufm ode', total);
-  const files: (string | undefined)[] = [];
-  let rankDepth: OdeRankRow[];
-  let rankScale: OdeRankRow[];
-  const trajectories = [];
-  let kl;
-  try {
-    const sigma0 = randomHadamardSigma(classes, scale, seed);
-    for (const depth of trajectoryDepths) {
-      trajectories.push(odeTrajectory(classes, nPerClass, depth, sigma0, times));
-      bar.tick();
+    const times = logTimes(Math.min(1e-2, horizon / 10), horizon, points);
+    const total = trajectoryDepths.length + depths.length * seeds + scales.length * seeds + 2;
+    const bar = progressBar('ufm ode', total);
+    const files: (string | undefined)[] = [];
+    let rankDepth: OdeRankRow[];
+    let rankScale: OdeRankRow[];
+    const trajectories = [];
+    let kl;
+    try {
+      const sigma0 = randomHadamardSigma(classes, scale, seed);
+      for (const depth of trajectoryDepths) {
+        trajectories.push(odeTrajectory(classes, nPerClass, depth, sigma0, times));
+        bar.tick();
+      }
+      rankDepth = odeRankVsDepth(classes, nPerClass, depths, scale, seeds, horizon, () => bar.tick());
+      rankScale = odeRankVsScale(classes, nPerClass, scaleDepth, scales, seeds, horizon, () => bar.tick());
+      const klSigma = alternatingSigma(classes, scale, scale / 2);
+      kl = {
+        sigma0: klSigma,
+        deep: odeTrajectory(classes, nPerClass, klDepth, klSigma, times),
+        shallow: odeTrajectory(classes, nPerClass, 1, klSigma, times),
+      };
+      bar.tick(2);
+    } finally {
+      bar.stop();
     }
-    rankDepth = odeRankVsDepth(classes, nPerClass, depths, scale, seeds, horizon, () => bar.tick());
-    rankScale = odeRankVsScale(classes, nPerClass, scaleDepth, scales, seeds, horizon, () => bar.tick());
-    const klSigma = alternatingSigma(classes, scale, scale / 2);
-    kl = {
-      sigma0: klSigma,
-      deep: odeTrajectory(classes, nPerClass, klDepth, klSigma, times),
-      shallow: odeTrajectory(classes, nPerClass, 1, klSigma, times),
-    };
-    bar.tick(2);
-  } finally {
-    bar.stop();
-  }
-  for (const tr of trajectories) {
-    files.push(await plot(run, `trajectories-L${tr.depth}.png`, {
-      title: `Normalized singular values under the Hadamard ODE, L=${tr.depth} (K=${classes})`, xLabel: 't', yLabel: 'sigma_k / sum sigma', logX: true,
-      series: Array.from({ length: classes - 1 }, (_, i) => ({ name: `sigma_${i + 1}`, points: tr.times.slice(1).map((t, j) => [t, tr.normalized[j + 1]![i]!] as const) })),
+    for (const tr of trajectories) {
+      files.push(await plot(run, `trajectories-L${tr.depth}.png`, {
+        title: `Normalized singular values under the Hadamard ODE, L=${tr.depth} (K=${classes})`, xLabel: 't', yLabel: 'sigma_k / sum sigma', logX: true,
+        series: Array.from({ length: classes - 1 }, (_, i) => ({ name: `sigma_${i + 1}`, points: tr.times.slice(1).map((t, j) => [t, tr.normalized[j + 1]![i]!] as const) })),
+      }));
+    }
+    files.push(await plot(run, 'rank-vs-depth.png', {
+      title: `Hadamard ODE: effective rank at t = ${horizon} vs depth (scale ${scale})`, xLabel: 'depth L', yLabel: 'effective rank',
+      series: band('', rankDepth.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
     }));
-  }
-  files.push(await plot(run, 'rank-vs-depth.png', {
-    title: `Hadamard ODE: effective rank at t = ${horizon} vs depth (scale ${scale})`, xLabel: 'depth L', yLabel: 'effective rank',
-    series: band('', rankDepth.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
-  }));
-  files.push(await plot(run, 'rank-vs-scale.png', {
-    title: `Hadamard ODE: effective rank at t = ${horizon} vs init scale (L=${scaleDepth})`, xLabel: 'init scale ||sigma(0)||', yLabel: 'effective rank', logX: true,
-    series: band('', rankScale.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
-  }));
-  files.push(await plot(run, 'kl-to-collapse.png', {
-    title: 'KL to neural collapse from an alternating start', xLabel: 't', yLabel: 'KL(u || sigma^)', logX: true,
-    series: [
-      { name: `L=${klDepth}`, points: kl.deep.times.slice(1).map((t, j) => [t, kl.deep.klToCollapse[j + 1]!] as const) },
-      { name: 'L=1', points: kl.shallow.times.slice(1).map((t, j) => [t, kl.shallow.klToCollapse[j + 1]!] as const) },
-    ],
-  }));
-  const klGrows = kl.deep.klToCollapse.every((v, i, a) => i === 0 || v >= a[i - 1]! - 1e-12);
-  console.log('depth  effective rank at the horizon (mean +- std)');
-  for (const r of rankDepth) console.log(`${String(r.value).padStart(5)}  ${r.effectiveRank.toFixed(3)} +- ${r.effectiveRankStd.toFixed(3)}`);
-  console.log(`KL to collapse at L=${klDepth}: ${kl.deep.klToCollapse[0]!.toFixed(4)} -> ${kl.deep.klToCollapse.at(-1)!.toFixed(4)} (${klGrows ? 'grows monotonically' : 'not monotone'}); at L=1: -> ${kl.shallow.klToCollapse.at(-1)!.toFixed(4)}`);
-  await run.complete({
-    ...(await provenance(undefined, 'ode', config, seed)),
-    trajectories,
-    rankVsDepth: rankDepth.map((r) => ({ depth: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
-    rankVsScale: rankScale.map((r) => ({ scale: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
-    klGrowth: { ...kl, monotone: klGrows },
-  });
-  console.log(`wrote ${run.path} and ${files.filter(Boolean).length} plots`);
+    files.push(await plot(run, 'rank-vs-scale.png', {
+      title: `Hadamard ODE: effective rank at t = ${horizon} vs init scale (L=${scaleDepth})`, xLabel: 'init scale ||sigma(0)||', yLabel: 'effective rank', logX: true,
+      series: band('', rankScale.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
+    }));
+    files.push(await plot(run, 'kl-to-collapse.png', {
+      title: 'KL to neural collapse from an alternating start', xLabel: 't', yLabel: 'KL(u || sigma^)', logX: true,
+      series: [
+        { name: `L=${klDepth}`, points: kl.deep.times.slice(1).map((t, j) => [t, kl.deep.klToCollapse[j + 1]!] as const) },
+        { name: 'L=1', points: kl.shallow.times.slice(1).map((t, j) => [t, kl.shallow.klToCollapse[j + 1]!] as const) },
+      ],
+    }));
+    const klGrows = kl.deep.klToCollapse.every((v, i, a) => i === 0 || v >= a[i - 1]! - 1e-12);
+    console.log('depth  effective rank at the horizon (mean +- std)');
+    for (const r of rankDepth) console.log(`${String(r.value).padStart(5)}  ${r.effectiveRank.toFixed(3)} +- ${r.effectiveRankStd.toFixed(3)}`);
+    console.log(`KL to collapse at L=${klDepth}: ${kl.deep.klToCollapse[0]!.toFixed(4)} -> ${kl.deep.klToCollapse.at(-1)!.toFixed(4)} (${klGrows ? 'grows monotonically' : 'not monotone'}); at L=1: -> ${kl.shallow.klToCollapse.at(-1)!.toFixed(4)}`);
+    await run.complete({
+      ...(await provenance(undefined, 'ode', config, seed)),
+      trajectories,
+      rankVsDepth: rankDepth.map((r) => ({ depth: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
+      rankVsScale: rankScale.map((r) => ({ scale: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
+      klGrowth: { ...kl, monotone: klGrows },
+    });
+    console.log(`wrote ${run.path} and ${files.filter(Boolean).length} plots`);
   } catch (e) {
     throw await run.failed(e);
   } finally {

@@ -55,6 +55,13 @@ export class RunRecord {
     return new Error(`${where ? `at ${describeWhere(where)}: ` : ''}${message} (partial results in ${this.path})`, { cause: e });
   }
 
+  /** failed() and close() together, for a failure before the command's own try/finally. */
+  async abandon(e: unknown): Promise<Error> {
+    const error = await this.failed(e);
+    this.close();
+    return error;
+  }
+
   /** Releases --out for other runs (the record stays as written). */
   close(): void {
     process.off('exit', this.interrupted);
