@@ -24,6 +24,7 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu', 'webgpu
  * - 'never': trust the caller
  */
 export type FiniteCheck = 'inputs' | 'always' | 'never';
+const FINITE_CHECKS: readonly FiniteCheck[] = ['inputs', 'always', 'never'];
 
 /** Options of createContext. */
 export interface ContextOptions {
@@ -59,7 +60,14 @@ export class Context {
     readonly backend: Backend,
     options: ContextOptions = {},
   ) {
-    this.finiteCheck = options.finiteCheck ?? 'inputs';
+    const check = options.finiteCheck ?? 'inputs';
+    if (!FINITE_CHECKS.includes(check)) throw new RangeError(`createContext: finiteCheck must be one of ${FINITE_CHECKS.join(', ')}, got '${String(check)}'`);
+    this.finiteCheck = check;
+  }
+
+  /** true once dispose() was called: the context's matrices can no longer be used or read */
+  get disposed(): boolean {
+    return this.#disposed;
   }
 
   /** 'cpu' or 'webgpu' (the software GPU is 'webgpu' too; `info().adapter` tells them apart). */

@@ -80,6 +80,8 @@ export class Matrix {
 
   /** Copies the values back: row-major, batch after batch. */
   async read(): Promise<Float32Array> {
+    // the same on every backend: the cpu's memory would still be readable, a GPU's is gone
+    if (this.context.disposed) throw new Error(`read: the context of this ${this.describe()} Matrix has been disposed`);
     const s = this.storage('read: matrix');
     return this.backend.download(s, this.size);
   }

@@ -85,12 +85,14 @@ describe('ncgpu rfm', () => {
     expect(b.status, b.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(outSt, 'results.json'), 'utf8')).matrices).toEqual(['matrices.safetensors']);
     const npyFiles = JSON.parse(readFileSync(join(outNpy, 'results.json'), 'utf8')).matrices;
-    expect(npyFiles).toEqual(['layer01_M', 'layer01_sqrtM', 'layer02_M', 'layer02_sqrtM'].map((m) => join('matrices', `${m}.npy`)));
+    expect(npyFiles).toEqual(['layer01_M', 'layer01_sqrtM', 'layer02_M', 'layer02_sqrtM'].map((m) => `${m}.npy`));
+    // listed among the run's files, so --overwrite removes them with the run
+    expect(JSON.parse(readFileSync(join(outNpy, 'results.json'), 'utf8')).files).toEqual(expect.arrayContaining(npyFiles));
     // layer 1 acts on the 5 input features, layer 2 on the 7 random features
     for (const [layer, d] of [['layer01', 5], ['layer02', 7]] as const) {
       const M = await readArrayFile(`${join(outSt, 'matrices.safetensors')}:${layer}_M`);
       const S = await readArrayFile(`${join(outSt, 'matrices.safetensors')}:${layer}_sqrtM`);
-      const Mnpy = await readArrayFile(join(outNpy, 'matrices', `${layer}_M.npy`));
+      const Mnpy = await readArrayFile(join(outNpy, `${layer}_M.npy`));
       expect(M.shape).toEqual([d, d]);
       expect(Array.from(Mnpy.data)).toEqual(Array.from(M.data));
       // M is max-normalized and S S = M to f32 accuracy

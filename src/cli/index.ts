@@ -3,11 +3,13 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { collectInfo, formatInfo } from './info.js';
 import type { SoftwareLane } from '../backend/types.js';
+import { exitOnSignals } from './common/fail.js';
 import { registerRfmCommand } from './rfm.js';
 import { registerMetricsCommand } from './metrics.js';
 import { registerNnCommand } from './nn.js';
 import { registerUfmCommand } from './ufm.js';
 
+exitOnSignals();
 const program = new Command();
 program.name('ncgpu').description('Neural collapse and feature learning on the GPU').version(VERSION);
 

@@ -2,14 +2,16 @@
  * `ncgpu metrics --features X.npy --labels y.npy [--weights W.npy] [--bias b.npy] [--outputs F.npy]`:
  * every metric the inputs allow, as a table, and optionally as JSON with provenance.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
+import { createContext, type Context } from '../context.js';
 import { readArrayFile, type NumericArray } from '../data/arrayFile.js';
 import { computeAllMetrics, inferNumClasses, type AllMetrics } from '../metrics/all.js';
 import type { GlobalMeanMode } from '../metrics/classStats.js';
 import type { Matrix } from '../tensor.js';
 import { VERSION } from '../version.js';
+import { BACKEND_HELP, backendOption, int, oneOf } from './common/options.js';
 
 export interface MetricsCommandOptions {
   features?: string;
@@ -52,6 +54,26 @@ function labelsFrom(a: NumericArray, path: string): Int32Array {
   return out;
 }
 
+type ClassesFrom = '--classes' | 'labels';
+
+/**
+ * K: --classes, else inferred from the labels as max label + 1, which the output then says (a
+ * stray label K would otherwise become an extra class unnoticed). With --weights, K must also be
+ * the number of rows of W, which is checked where the weights are read.
+ */
+function numClasses(opts: MetricsCommandOptions, labels: Int32Array): { k: number; from: ClassesFrom } {
+  if (opts.classes !== undefined) return { k: int('classes', opts.classes, 1), from: '--classes' };
+  return { k: inferNumClasses(labels), from: 'labels' };
+}
+
+/** A label outside 0..K-1 is an error naming the sample and where K came from. */
+function checkLabelRange(labels: Int32Array, k: number, path: string): void {
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i]!;
+    if (y < 0 || y >= k) throw new Error(`labels (${path}), K = ${k} from --classes: label ${y} of sample ${i} is outside 0..${k - 1}`);
+  }
+}
+
 export function formatValue(v: number | null): string {
   if (v === null) return 'undefined';
   if (v === 0) return '0';
@@ -72,12 +94,10 @@ export function formatTable(result: AllMetrics): string {
 async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
   if (!opts.features) throw new Error('--features <X.npy> is required');
   if (!opts.labels) throw new Error('--labels <y.npy> is required');
-  const backend = (opts.backend ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${opts.backend}'`);
-  const globalMean = (opts.globalMean ?? 'class-means') as GlobalMeanMode;
-  if (globalMean !== 'class-means' && globalMean !== 'sample-weighted') {
-    throw new Error(`--global-mean must be 'class-means' or 'sample-weighted', got '${opts.globalMean}'`);
-  }
+  const backend = backendOption(opts.backend);
+  const globalMean = oneOf<GlobalMeanMode>('global-mean', opts.globalMean ?? 'class-means', ['class-means', 'sample-weighted']);
+  // the folder of --json is made before any work, so a typo in it cannot cost the computation
+  if (opts.json) await mkdir(dirname(opts.json), { recursive: true });
 
   const inputs: Record<string, InputRecord> = {};
   const x = await load('features', opts.features, 2);
@@ -87,14 +107,9 @@ async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
   inputs.labels = yArr.record;
   const labels = labelsFrom(yArr, opts.labels);
   if (labels.length !== n) throw new Error(`the labels have ${labels.length} entries but the features have ${n} rows`);
-  let k: number;
-  if (opts.classes !== undefined) {
-    k = Number(opts.classes);
-    if (!Number.isInteger(k) || k < 1) throw new Error(`--classes must be a positive integer, got '${opts.classes}'`);
-  } else {
-    k = inferNumClasses(labels);
-  }
   const w = opts.weights ? await load('weights', opts.weights, 2) : undefined;
+  const { k, from: classesFrom } = numClasses(opts, labels);
+  checkLabelRange(labels, k, opts.labels);
   if (w) {
     inputs.weights = w.record;
     if (w.shape[0] !== k || w.shape[1] !== p) {
@@ -138,6 +153,7 @@ async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
     const info = ctx.info();
     const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : null;
     console.log(`ncgpu ${VERSION} metrics: N = ${n}, p = ${p}, K = ${k}, backend ${info.name}${adapter ? ` [${adapter}]` : ''}`);
+    if (classesFrom === 'labels') console.log(`  K = ${k} inferred from the labels as max label + 1; pass --classes to set it`);
     for (const [name, r] of Object.entries(inputs)) console.log(`  ${name}: ${r.path} (${r.shape.join('x')} ${r.dtype})`);
     console.log('');
     console.log(formatTable(result));
@@ -150,6 +166,7 @@ async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
         createdAt: new Date().toISOString(),
         inputs,
         numClasses: k,
+        numClassesFrom: classesFrom,
         samples: n,
         featureDim: p,
         globalMean,
@@ -172,13 +189,13 @@ export function registerMetricsCommand(program: Command): void {
     .description('neural-collapse, rank and richness metrics of features saved by numpy (.npy)')
     .option('--features <path>', 'features, N x p, rows are samples: X.npy, F.npz[:NAME] or F.safetensors[:NAME] (f32, f64, f16, bf16)')
     .option('--labels <path>', 'labels, N integers in 0..K-1 (an array file as for --features; int32/int64)')
-    .option('--classes <K>', 'number of classes (default: max label + 1)')
+    .option('--classes <K>', 'number of classes (default: the rows of --weights, else max label + 1, which the output then says)')
     .option('--weights <path>', 'classifier W, K x p (an array file); adds NC2A/NC2B, NC3, self-duality, NC4, margin')
     .option('--bias <path>', 'classifier bias b, length K (an array file)')
     .option('--outputs <path>', 'model outputs for the same samples, N x C (an array file); adds CKA and D_LR')
     .option('--global-mean <mode>', "global mean: 'class-means' (default) or 'sample-weighted'")
-    .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
-    .option('--json <path>', 'also write the values and their provenance as JSON')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--json <path>', 'also write the values and their provenance as JSON (its folder is created first)')
     .action(async (opts: MetricsCommandOptions) => {
       try {
         await runMetrics(opts);

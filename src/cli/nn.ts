@@ -10,11 +10,10 @@
  * Defaults are sized to finish in a few minutes on the cpu backend of a small machine; the flags
  * reach the papers' sizes (see each command's --help).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
-import { splitByClass, type DatasetSplit } from '../data/dataset.js';
+import { createContext, type Context } from '../context.js';
+import type { DatasetSplit } from '../data/dataset.js';
 import { gaussianMixture } from '../data/gaussian.js';
 import { labelEncodedMnist } from '../data/labelEncoded.js';
 import { loadMnist } from '../data/mnist.js';
@@ -29,34 +28,16 @@ import { DEPTH_ARCHS, depthSweep, type DepthArch, type DepthRow } from '../nn/ex
 import { richVsLazy, targetScaling, type RichnessRun } from '../nn/experiments/richness.js';
 import { svdNc1, type SvdNc1Measurement } from '../nn/experiments/svdNc1.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../nn/schedule.js';
+import { loadNnCheckpoint } from '../nn/checkpoint.js';
 import { VERSION } from '../version.js';
+import { failWith } from './common/fail.js';
+import { BACKEND_HELP, backendOption, int, list, num, oneOf, seedOption } from './common/options.js';
+import { adapterLabel, provenance as runProvenance } from './common/provenance.js';
+import { checkResumeSteps, overrideList, ResumedSettings } from './common/resume.js';
+import { openRun, type RunRecord } from './common/results.js';
+import { checkNetworkSize } from './common/sizes.js';
+import { splitUserData } from './common/data.js';
 import { progressBar } from './progress.js';
-
-// ---------------------------------------------------------------- argument parsing
-
-function int(name: string, v: string | undefined, min = 1): number {
-  const x = Number(v);
-  if (v === undefined || v.trim() === '' || !Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return x;
-}
-
-function num(name: string, v: string | undefined, positive = true): number {
-  const x = Number(v);
-  if (v === undefined || v.trim() === '' || !Number.isFinite(x) || (positive ? !(x > 0) : x < 0)) {
-    throw new Error(`--${name} must be a ${positive ? 'positive' : 'non-negative'} number, got '${v}'`);
-  }
-  return x;
-}
-
-function list(name: string, v: string | undefined, parse: (n: string, s: string) => number): number[] {
-  if (v === undefined || v.trim() === '') throw new Error(`--${name} must be a comma-separated list, got '${v}'`);
-  return v.split(',').map((s) => parse(name, s.trim()));
-}
-
-function oneOf<T extends string>(name: string, v: string | undefined, choices: readonly T[]): T {
-  if (!choices.includes(v as T)) throw new Error(`--${name} must be one of ${choices.join(', ')}, got '${v}'`);
-  return v as T;
-}
 
 // ---------------------------------------------------------------- data
 
@@ -103,53 +84,20 @@ async function loadData(o: DataOptions, seed: number, defaults: { dataset: strin
   }
   if (!o.labels) throw new Error('--labels is required with an array-file dataset (y.npy, F.npz:NAME or F.safetensors:NAME)');
   const ds = await loadNpyDataset(dataset, o.labels);
-  const split = splitByClass(ds, { nPerClass, testPerClass, seed });
-  return { split, description: { name: 'npy', features: dataset, labels: o.labels, k: ds.k, d: ds.shape[1], nPerClass: split.train.shape[0] / ds.k, testPerClass } };
+  const { split, dropped } = splitUserData(ds, { nPerClass, testPerClass, seed });
+  return { split, description: { name: 'npy', features: dataset, labels: o.labels, k: ds.k, d: ds.shape[1], nPerClass: split.train.shape[0] / ds.k, testPerClass, dropped } };
 }
 
 // ---------------------------------------------------------------- output
 
-function provenance(ctx: Context, command: string, config: Record<string, unknown>, seed: number) {
-  const info = ctx.info();
-  return {
-    command: `ncgpu nn ${command}`,
-    version: VERSION,
-    backend: info.name,
-    adapter: info.adapter ?? null,
-    blas: info.blas,
-    node: process.version,
-    createdAt: new Date().toISOString(),
-    seed,
-    config,
-  };
-}
+const provenance = (ctx: Context, command: string, config: Record<string, unknown>, seed: number) => runProvenance(ctx, `ncgpu nn ${command}`, config, seed);
 
-/** JSON with NaN / Infinity written as null (JSON has neither); typed arrays as arrays. */
-function toJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float64Array) : v),
-    2,
-  );
-}
-
-async function writeResults(out: string, value: unknown): Promise<string> {
-  const path = join(out, 'results.json');
-  await writeFile(path, toJson(value) + '\n');
-  return path;
-}
-
-/** Writes name.png and name.svg; returns the PNG's file name. */
-async function plot(out: string, name: string, options: LineChartOptions): Promise<string> {
-  const { png, svg } = await renderLineChart(options);
-  await writeFile(join(out, `${name}.png`), png);
-  await writeFile(join(out, `${name}.svg`), svg);
-  return `${name}.png`;
-}
-
-function adapterLabel(ctx: Context): string {
-  const a = ctx.info().adapter;
-  return a ? `webgpu [${a.device}${a.software ? ', software' : ''}]` : ctx.info().name;
+/** Writes name.png and name.svg; returns the PNG's file name, or undefined (and a warning) when it cannot be drawn. */
+async function plot(run: RunRecord, name: string, options: LineChartOptions): Promise<string | undefined> {
+  return run.plot(name, async () => {
+    const { png, svg } = await renderLineChart(options);
+    return { png, svg };
+  });
 }
 
 const fmt = (v: number | null | undefined, digits = 3) =>
@@ -197,9 +145,11 @@ export interface DepthSweepCommandOptions extends DataOptions {
   initScale?: string;
   backend?: string;
   out?: string;
+  overwrite?: boolean;
 }
 
 export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> {
+  const COMMAND = 'ncgpu nn depth-sweep';
   if (!o.out) throw new Error('--out DIR is required');
   const arch = oneOf<DepthArch>('arch', o.arch ?? 'resnet', DEPTH_ARCHS);
   const transformer = arch === 'transformer';
@@ -209,7 +159,7 @@ export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> 
   const learningRate = num('lr', o.lr ?? (transformer ? '0.001' : '0.005'));
   const weightDecay = num('wd', o.wd ?? '0.005', false);
   const seeds = int('seeds', o.seeds ?? '3');
-  const baseSeed = int('seed', o.seed ?? '0', 0);
+  const baseSeed = seedOption('seed', o.seed ?? '0');
   const steps = int('steps', o.steps ?? (transformer ? '300' : '1500'));
   const batchSize = o.batchSize === undefined ? undefined : int('batch-size', o.batchSize);
   const optimizer = oneOf('optimizer', o.optimizer ?? 'adam', ['adam', 'sgd'] as const);
@@ -217,14 +167,17 @@ export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> 
   // cosine: with a constant 0.005, Adam runs of depth 13 and more often blow up within the first few hundred steps
   const schedule = oneOf<ScheduleKind>('schedule', o.schedule ?? 'cosine', SCHEDULE_KINDS);
   const initScale = num('init-scale', o.initScale ?? '1');
-  const backend = oneOf<BackendChoice>('backend', o.backend ?? 'auto', BACKEND_CHOICES);
+  const backend = backendOption(o.backend);
   const dataDefaults = transformer ? { dataset: 'tokens', nPerClass: 25, testPerClass: 10 } : { dataset: 'mnist', nPerClass: 50, testPerClass: 20 };
   if (transformer && (o.dataset ?? 'tokens') !== 'tokens') throw new Error(`--arch transformer reads token sequences: --dataset must be 'tokens', got '${o.dataset}'`);
   if (!transformer && o.dataset === 'tokens') throw new Error("--dataset tokens needs --arch transformer");
   const { split, description } = await loadData(o, baseSeed, dataDefaults);
-  await mkdir(o.out, { recursive: true });
-
-  const ctx = await createContext({ backend });
+  checkNetworkSize({
+    inputs: split.train.shape[1], width, depth: Math.max(...depths), outputs: split.train.k,
+    samples: Math.max(batchSize ?? split.train.shape[0], split.train.shape[0]), matricesPerLayer: transformer ? 4 : 2,
+  });
+  const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite });
+  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const config = {
       arch, depths, width, learningRate, weightDecay, seeds, steps, batchSize: batchSize ?? 'full', optimizer, momentum, schedule, initScale,
@@ -240,7 +193,10 @@ export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> 
         arch, depths, width, learningRate, weightDecay, seeds, baseSeed, steps, batchSize, optimizer, momentum, schedule, initScale,
         train: split.train, test: split.test,
         onSteps: bar.onSteps,
-        onRun: (_, __, r) => bar.endRun(r.error ? steps : r.steps),
+        onRun: (done, _, r) => {
+          void run.update({ runsDone: done, lastRun: { depth: r.depth, seed: r.seed, finalLoss: r.finalLoss, error: r.error ?? null } });
+          bar.endRun(r.error ? steps : r.steps);
+        },
       });
     } finally {
       bar.stop();
@@ -254,9 +210,9 @@ export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> 
         fmt(r.finalLoss), pct(r.trainAccuracy), pct(r.testAccuracy),
       ]),
     ));
-    const files: string[] = [];
+    const files: (string | undefined)[] = [];
     const label: Record<(typeof COLLAPSE_KEYS)[number], string> = { nc1: 'NC1', nc2A: 'NC2A', nc2B: 'NC2B', nc3: 'NC3' };
-    files.push(await plot(o.out, 'collapse-vs-depth', {
+    files.push(await plot(run, 'collapse-vs-depth', {
       title: `log10 NC metrics at the end of training vs depth (${arch}, width ${width}, ${seeds} seeds)`, xLabel: 'depth L', yLabel: 'log10 value',
       series: COLLAPSE_KEYS.map((k) => ({ name: label[k], points: rows.map((r) => [r.depth, r.log10[k].mean] as const) })),
     }));
@@ -266,11 +222,14 @@ export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> 
         { name: '+1 std', points: rows.map((r) => [r.depth, r.log10[k].mean + r.log10[k].std] as const) },
         { name: '-1 std', points: rows.map((r) => [r.depth, r.log10[k].mean - r.log10[k].std] as const) },
       ];
-      files.push(await plot(o.out, `log10-${k}-vs-depth`, { title: `log10 ${label[k]} vs depth (${arch})`, xLabel: 'depth L', yLabel: `log10 ${label[k]}`, series: band }));
+      files.push(await plot(run, `log10-${k}-vs-depth`, { title: `log10 ${label[k]} vs depth (${arch})`, xLabel: 'depth L', yLabel: `log10 ${label[k]}`, series: band }));
     }
-    const path = await writeResults(o.out, { ...provenance(ctx, 'depth-sweep', config, baseSeed), rows });
-    console.log(`wrote ${path} and ${files.length} plots (PNG + SVG)`);
+    await run.complete({ ...provenance(ctx, 'depth-sweep', config, baseSeed), rows });
+    console.log(`wrote ${run.path} and ${files.filter(Boolean).length} plots (PNG + SVG)`);
+  } catch (e) {
+    throw await run.failed(e);
   } finally {
+    run.close();
     await ctx.dispose();
   }
 }
@@ -291,6 +250,7 @@ export interface RichnessCommandOptions {
   seed?: string;
   backend?: string;
   out?: string;
+  overwrite?: boolean;
 }
 
 const runSummary = (r: RichnessRun) => {
@@ -298,7 +258,7 @@ const runSummary = (r: RichnessRun) => {
   return {
     ...rest,
     view: {
-      variant: view.variant, dropped: view.dropped, droppedConstantOverlap: view.droppedConstantOverlap,
+      variant: view.variant, dropped: view.dropped, droppedConstantOverlap: view.droppedConstantOverlap, truncated: view.truncated ?? null,
       targetDim: view.targetDim, outputDim: view.outputDim, nTrain: view.nTrain, nTest: view.nTest,
       eigenvalues: Array.from(view.eigenvalues), ratios: Array.from(view.ratios),
       quality: Array.from(view.quality), utilization: Array.from(view.utilization),
@@ -307,6 +267,7 @@ const runSummary = (r: RichnessRun) => {
 };
 
 export async function runRichness(o: RichnessCommandOptions): Promise<void> {
+  const COMMAND = 'ncgpu nn richness';
   if (!o.out) throw new Error('--out DIR is required');
   const task = oneOf('task', o.task ?? 'label-encoded-mnist', ['label-encoded-mnist'] as const);
   const alphas = o.targetScale === 'none' ? [] : list('target-scale', o.targetScale ?? '0.2,2,20', (n, s) => num(n, s));
@@ -318,13 +279,14 @@ export async function runRichness(o: RichnessCommandOptions): Promise<void> {
   const steps = int('steps', o.steps ?? '1500');
   const learningRate = num('lr', o.lr ?? '0.001');
   const batchSize = int('batch-size', o.batchSize ?? '128');
-  const seed = int('seed', o.seed ?? '0', 0);
-  const backend = oneOf<BackendChoice>('backend', o.backend ?? 'auto', BACKEND_CHOICES);
+  const seed = seedOption('seed', o.seed ?? '0');
+  const backend = backendOption(o.backend);
+  // D_LR and the eigenfunction view use the activations of every training digit at once
+  checkNetworkSize({ inputs: 784, width, depth, outputs: 10, samples: Math.max(batchSize, 10 * nPerClass) });
   const encoded = labelEncodedMnist({ nPerClass, testPerClass, seed });
   const plain = loadMnist({ nPerClass, testPerClass, seed });
-  await mkdir(o.out, { recursive: true });
-
-  const ctx = await createContext({ backend });
+  const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite });
+  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const settings = { width, depth, steps, learningRate, batchSize, seed };
     const config = {
@@ -356,21 +318,17 @@ export async function runRichness(o: RichnessCommandOptions): Promise<void> {
       console.log('\ntarget downscaling y -> y / alpha (full backprop, plain MNIST):');
       console.log(table(['alpha', 'D_LR train', 'D_LR test', 'train', 'test', 'loss'], scaled.map((r) => [String(r.alpha), fmt(r.dlrTrain), fmt(r.dlrTest), pct(r.trainAccuracy), pct(r.testAccuracy), fmt(r.finalLoss)])));
     }
-    const files: string[] = [];
-    const view = await renderEigenfunctionView(
+    const files: (string | undefined)[] = [];
+    files.push(await run.plot('eigenfunctions', () => renderEigenfunctionView(
       // short names: the legend cuts long ones
       [{ name: `rich ${pct(rich.testAccuracy)} [${fmt(rich.dlrTrain, 2)}]`, view: rich.view }, { name: `lazy ${pct(lazy.testAccuracy)} [${fmt(lazy.dlrTrain, 2)}]`, view: lazy.view }],
       { title: 'Label-encoded MNIST, full backprop (rich) vs last layer only (lazy): test accuracy [D_LR]' },
-    );
-    await writeFile(join(o.out, 'eigenfunctions.png'), view.png);
-    await writeFile(join(o.out, 'eigenfunctions.svg'), view.svg);
-    files.push('eigenfunctions.png');
+    )));
     if (scaled.length) {
-      const sv = await renderEigenfunctionView(scaled.map((r) => ({ name: `alpha ${r.alpha} [${fmt(r.dlrTrain, 2)}]`, view: r.view })), { title: 'Target downscaling y -> y/alpha: eigenfunction view [D_LR]' });
-      await writeFile(join(o.out, 'target-scaling-eigenfunctions.png'), sv.png);
-      await writeFile(join(o.out, 'target-scaling-eigenfunctions.svg'), sv.svg);
-      files.push('target-scaling-eigenfunctions.png');
-      files.push(await plot(o.out, 'dlr-vs-alpha', {
+      files.push(await run.plot('target-scaling-eigenfunctions', () => renderEigenfunctionView(
+        scaled.map((r) => ({ name: `alpha ${r.alpha} [${fmt(r.dlrTrain, 2)}]`, view: r.view })), { title: 'Target downscaling y -> y/alpha: eigenfunction view [D_LR]' },
+      )));
+      files.push(await plot(run, 'dlr-vs-alpha', {
         title: 'Richness vs target downscaling', xLabel: 'alpha (targets y / alpha)', yLabel: 'D_LR', logX: true,
         series: [
           { name: 'D_LR (train)', points: scaled.map((r) => [r.alpha, r.dlrTrain] as const) },
@@ -378,17 +336,20 @@ export async function runRichness(o: RichnessCommandOptions): Promise<void> {
         ],
       }));
     }
-    files.push(await plot(o.out, 'loss', {
+    files.push(await plot(run, 'loss', {
       title: 'Training loss', xLabel: 'step', yLabel: 'MSE', logY: 'auto',
       series: [rich, lazy, ...scaled].map((r) => ({ name: r.name, points: r.lossCurve.map((p) => [p.step, p.loss] as const) })),
     }));
-    const path = await writeResults(o.out, {
+    await run.complete({
       ...provenance(ctx, 'richness', config, seed),
       richVsLazy: { rich: runSummary(rich), lazy: runSummary(lazy) },
       targetScaling: scaled.map(runSummary),
     });
-    console.log(`wrote ${path} and ${files.length} plots (PNG + SVG)`);
+    console.log(`wrote ${run.path} and ${files.filter(Boolean).length} plots (PNG + SVG)`);
+  } catch (e) {
+    throw await run.failed(e);
   } finally {
+    run.close();
     await ctx.dispose();
   }
 }
@@ -410,51 +371,102 @@ export interface SvdNc1CommandOptions extends DataOptions {
   seed?: string;
   checkpointEvery?: string;
   resume?: string;
+  override?: string;
   backend?: string;
   out?: string;
+  overwrite?: boolean;
+}
+
+/** Options that define the network and its data: a checkpoint fixes them. */
+const SVD_NC1_MODEL_OPTIONS = new Set(['width', 'depth', 'init-scale', 'coding', 'standardize', 'seed', 'dataset', 'labels', 'n-per-class', 'test-per-class', 'dim']);
+
+/** The settings a checkpoint of svd-nc1 recorded, keyed as svdNc1Settings reads them. */
+function svdNc1SavedSettings(info: Record<string, unknown>): Record<string, unknown> {
+  const data = (info.data ?? {}) as Record<string, unknown>;
+  const { data: _, ...rest } = info;
+  return { ...rest, ...Object.fromEntries(Object.entries(data).map(([k, v]) => [`data.${k}`, v])) };
+}
+
+/** Every setting of a run, from the flags or (on --resume) from the checkpoint. */
+function svdNc1Settings(o: SvdNc1CommandOptions, r: ResumedSettings) {
+  const text = (v: string) => v;
+  const width = r.pick('width', 'width', o.width, (v) => int('width', v), () => 512);
+  const depth = r.pick('depth', 'depth', o.depth, (v) => int('depth', v), () => 5);
+  const initScale = r.pick('init-scale', 'initScale', o.initScale, (v) => num('init-scale', v), () => 0.3);
+  const learningRate = r.pick('lr', 'learningRate', o.lr, (v) => num('lr', v), () => 0.005);
+  const momentum = r.pick('momentum', 'momentum', o.momentum, (v) => num('momentum', v, false), () => 0.9);
+  if (momentum >= 1) throw new Error(`--momentum must be below 1, got '${momentum}'`);
+  const batchSize = r.pick('batch-size', 'batchSize', o.batchSize, (v) => int('batch-size', v), () => 128);
+  // --steps is where the run ends: a resumed run may go further (checked against the checkpoint's step)
+  const steps = o.steps !== undefined ? int('steps', o.steps) : r.saved<number>('steps') ?? 1200;
+  const measureEvery = r.pick('measure-every', 'measureEvery', o.measureEvery, (v) => int('measure-every', v), () => Math.max(1, Math.round(steps / 10)));
+  const coding = r.pick('coding', 'coding', o.coding, (v) => oneOf('coding', v, ['plus-minus-one', 'one-hot'] as const), () => 'plus-minus-one' as const);
+  const seed = r.pick('seed', 'seed', o.seed, (v) => seedOption('seed', v), () => 0);
+  // commander sets these to true unless --no-nfa / --no-standardize is given
+  const nfa = r.pick('nfa', 'nfa', o.nfa === false ? 'false' : undefined, () => false, () => true);
+  const standardize = r.pick('standardize', 'standardize', o.standardize === false ? 'false' : undefined, () => false, () => true);
+  const checkpointEvery = o.checkpointEvery === undefined ? r.saved<number>('checkpointEvery') : int('checkpoint-every', o.checkpointEvery);
+  const data: DataOptions = {
+    dataset: r.pick('dataset', 'data.dataset', o.dataset, text, () => undefined as string | undefined),
+    labels: r.pick('labels', 'data.labels', o.labels, text, () => undefined as string | undefined),
+    nPerClass: r.pick('n-per-class', 'data.nPerClass', o.nPerClass, text, () => undefined as string | undefined),
+    testPerClass: r.pick('test-per-class', 'data.testPerClass', o.testPerClass, text, () => undefined as string | undefined),
+    dim: r.pick('dim', 'data.dim', o.dim, text, () => undefined as string | undefined),
+  };
+  r.finish();
+  return { width, depth, initScale, learningRate, momentum, batchSize, steps, measureEvery, coding, seed, nfa, standardize, checkpointEvery, data };
 }
 
 export async function runSvdNc1(o: SvdNc1CommandOptions): Promise<void> {
+  const COMMAND = 'ncgpu nn svd-nc1';
   if (!o.out) throw new Error('--out DIR is required');
-  const width = int('width', o.width ?? '512');
-  const depth = int('depth', o.depth ?? '5');
-  const initScale = num('init-scale', o.initScale ?? '0.3');
-  const learningRate = num('lr', o.lr ?? '0.005');
-  const momentum = num('momentum', o.momentum ?? '0.9', false);
-  if (momentum >= 1) throw new Error(`--momentum must be below 1, got '${o.momentum}'`);
-  const batchSize = int('batch-size', o.batchSize ?? '128');
-  const steps = int('steps', o.steps ?? '1200');
-  const measureEvery = int('measure-every', o.measureEvery ?? String(Math.max(1, Math.round(steps / 10))));
-  const coding = oneOf('coding', o.coding ?? 'plus-minus-one', ['plus-minus-one', 'one-hot'] as const);
-  const seed = int('seed', o.seed ?? '0', 0);
-  const checkpointEvery = o.checkpointEvery === undefined ? undefined : int('checkpoint-every', o.checkpointEvery);
-  const backend = oneOf<BackendChoice>('backend', o.backend ?? 'auto', BACKEND_CHOICES);
+  const backend = backendOption(o.backend);
   if (o.dataset === 'tokens') throw new Error("--dataset tokens is for the transformer; svd-nc1 trains an MLP on feature vectors (mnist, gaussian or .npy)");
-  const loaded = await loadData(o, seed, { dataset: 'mnist', nPerClass: 100, testPerClass: 20 });
-  const standardize = o.standardize ?? true;
+  const ck = o.resume ? await loadNnCheckpoint(o.resume) : undefined;
+  const saved = ck ? svdNc1SavedSettings(ck.info ?? {}) : undefined;
+  const resumed = new ResumedSettings(saved, o.resume, overrideList(o.override), SVD_NC1_MODEL_OPTIONS);
+  const s = svdNc1Settings(o, resumed);
+  if (ck) checkResumeSteps(s.steps, ck.step, o.resume!);
+  const { width, depth, initScale, learningRate, momentum, batchSize, steps, measureEvery, coding, seed, nfa, standardize, checkpointEvery } = s;
+  const loaded = await loadData(s.data, seed, { dataset: 'mnist', nPerClass: 100, testPerClass: 20 });
+  // each measurement captures every layer's input and output over the whole training set
+  checkNetworkSize({ inputs: loaded.split.train.shape[1], width, depth, outputs: loaded.split.train.k, samples: Math.max(batchSize, loaded.split.train.shape[0]) });
   const split = standardize ? standardizeSplit(loaded.split) : loaded.split;
-  await mkdir(o.out, { recursive: true });
-
-  const ctx = await createContext({ backend });
+  const runId = typeof saved?.runId === 'string' ? saved.runId : undefined;
+  const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite, resumeOf: runId });
+  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const config = {
-      width, depth, initScale, learningRate, momentum, batchSize, steps, measureEvery, coding, nfa: o.nfa ?? true, standardize, dataset: loaded.description,
+      width, depth, initScale, learningRate, momentum, batchSize, steps, measureEvery, coding, nfa, standardize, seed, checkpointEvery: checkpointEvery ?? null,
+      dataset: loaded.description, data: Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, v ?? null])), runId: run.runId,
       model: `bias-free ReLU MLP, ${depth} hidden layers of ${width}; hidden weights N(0, initScale^2 / fanIn), readout PyTorch default`,
       loss: "MSE (1/N) sum_i ||f(x_i) - y_i||^2 (K times PyTorch's MSELoss, so lr 0.005 here = the reference's 0.05)",
       optimizer: 'sgd',
       nc1: 'tr(Sigma_W) / tr(Sigma_B) with Sigma_W over N (the reference script divides by K N: K times smaller)',
       nfaDefinition: 'Pearson correlation of the entries of W^T W and AGOP^{1/2}, AGOP of the outputs w.r.t. the layer input over the training set',
-      ...(o.resume ? { resumedFrom: o.resume } : {}),
+      ...(ck ? { resumedFrom: o.resume, resumedAtStep: ck.step, overrides: resumed.overrides } : {}),
     };
+    const measurements: unknown[] = [...(ck?.logs ?? [])];
+    await run.update({ ...provenance(ctx, 'svd-nc1', config, seed), measurements });
     console.log(`ncgpu ${VERSION} nn svd-nc1: MLP ${depth}x${width} on ${split.train.shape[0]} ${loaded.description.name} samples, ${steps} steps of ${batchSize} (sgd lr ${learningRate}, momentum ${momentum}, init ${initScale}) on ${adapterLabel(ctx)}`);
     const bar = stepBar('nn svd-nc1', steps);
+    const checkpointPath = checkpointEvery || o.resume ? join(o.out, 'checkpoint.nn') : undefined;
+    if (checkpointPath) run.files.add('checkpoint.nn');
     let result;
     try {
       result = await svdNc1(ctx, split, {
-        width, depth, initScale, learningRate, momentum, batchSize, steps, measureEvery, coding, nfa: o.nfa ?? true, seed,
-        checkpointPath: checkpointEvery || o.resume ? join(o.out, 'checkpoint.nn') : undefined, checkpointEvery, checkpointInfo: config,
+        width, depth, initScale, learningRate, momentum, batchSize, steps, measureEvery, coding, nfa, seed,
+        checkpointPath, checkpointEvery, checkpointInfo: config,
         resumeFrom: o.resume,
-        onSteps: bar.onSteps,
+        onSteps: (step) => {
+          run.at({ afterStep: step });
+          bar.onSteps(step);
+        },
+        onMeasure: (m) => {
+          // each measurement reaches results.json at once: a later failure keeps those before it
+          measurements.push(m);
+          void run.update({ measurements });
+        },
       });
     } finally {
       bar.stop();
@@ -466,10 +478,10 @@ export async function runSvdNc1(o: SvdNc1CommandOptions): Promise<void> {
       ['layer', 'NC1 input', 'NC1 S V^T input', 'NC1 output', 'NFA corr.'],
       last.layers.map((l) => [String(l.layer), fmt(l.nc1Input), fmt(l.nc1RightSingular), fmt(l.nc1Output), fmt(l.nfa)]),
     ));
-    const files: string[] = [];
+    const files: (string | undefined)[] = [];
     const at = (f: (m: SvdNc1Measurement) => number) => ms.map((m) => [m.step, f(m)] as const);
     for (let i = 0; i < depth; i++) {
-      files.push(await plot(o.out, `nc1-layer-${i + 1}`, {
+      files.push(await plot(run, `nc1-layer-${i + 1}`, {
         title: `Layer ${i + 1}: NC1 of its input, S V^T input and output`, xLabel: 'step', yLabel: 'tr(Sigma_W) / tr(Sigma_B)', logY: true,
         series: [
           { name: 'input Phi(X)', points: at((m) => m.layers[i]!.nc1Input) },
@@ -478,39 +490,38 @@ export async function runSvdNc1(o: SvdNc1CommandOptions): Promise<void> {
         ],
       }));
     }
-    if (o.nfa ?? true) {
-      files.push(await plot(o.out, 'nfa', {
+    if (nfa) {
+      files.push(await plot(run, 'nfa', {
         title: 'NFA correlation corr(W^T W, AGOP^1/2) per layer', xLabel: 'step', yLabel: 'Pearson correlation',
         series: Array.from({ length: depth }, (_, i) => ({ name: `layer ${i + 1}`, points: at((m) => m.layers[i]!.nfa ?? NaN) })),
       }));
     }
-    files.push(await plot(o.out, 'variance-fractions', {
+    files.push(await plot(run, 'variance-fractions', {
       title: `Last hidden layer: tr(Sigma_W)/tr(Sigma_T) and tr(Sigma_B)/tr(Sigma_T)`, xLabel: 'step', yLabel: 'fraction', logY: true,
       series: [
         { name: 'tr(Sigma_W) / tr(Sigma_T)', points: at((m) => m.layers[depth - 1]!.withinOverTotal) },
         { name: 'tr(Sigma_B) / tr(Sigma_T)', points: at((m) => m.layers[depth - 1]!.betweenOverTotal) },
       ],
     }));
-    files.push(await plot(o.out, 'loss', { title: 'Training loss', xLabel: 'step', yLabel: 'MSE', logY: 'auto', series: [{ name: 'loss', points: at((m) => m.loss) }] }));
-    const path = await writeResults(o.out, {
+    files.push(await plot(run, 'loss', { title: 'Training loss', xLabel: 'step', yLabel: 'MSE', logY: 'auto', series: [{ name: 'loss', points: at((m) => m.loss) }] }));
+    await run.complete({
       ...provenance(ctx, 'svd-nc1', config, seed),
       result: { steps: result.steps, finalLoss: result.finalLoss, trainAccuracy: result.trainAccuracy, testAccuracy: result.testAccuracy, seconds: result.seconds },
       measurements: ms,
     });
-    console.log(`wrote ${path}${checkpointEvery ? `, ${join(o.out, 'checkpoint.nn')}` : ''} and ${files.length} plots (PNG + SVG)`);
+    console.log(`wrote ${run.path}${checkpointEvery ? `, ${join(o.out, 'checkpoint.nn')}` : ''} and ${files.filter(Boolean).length} plots (PNG + SVG)`);
+  } catch (e) {
+    throw await run.failed(e);
   } finally {
+    run.close();
     await ctx.dispose();
   }
 }
 
 // ---------------------------------------------------------------- registration
 
-function fail(e: unknown): never {
-  console.error(`ncgpu nn: ${(e as Error).message}`);
-  process.exit(1);
-}
-
-const backendOption = `backend: ${BACKEND_CHOICES.join(', ')}`;
+const fail = failWith('ncgpu nn');
+const OVERWRITE_HELP = 'replace the results of another run in --out (its files are removed first)';
 
 export function registerNnCommand(program: Command): void {
   const nn = program.command('nn').description('trainable networks: collapse vs depth (ResNet, transformer), richness D_LR, SVD view of NC1 and the NFA');
@@ -537,7 +548,8 @@ export function registerNnCommand(program: Command): void {
     .option('--dim <d>', "dimension of the 'gaussian' data (default 64)")
     .option('--vocab <V>', 'tokens: vocabulary size = classes (default 8)')
     .option('--seq-len <T>', 'tokens: sequence length (default 8)')
-    .option('--backend <name>', backendOption, 'auto')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
     .action((opts: DepthSweepCommandOptions) => runDepthSweep(opts).catch(fail));
 
@@ -554,32 +566,35 @@ export function registerNnCommand(program: Command): void {
     .option('--lr <rate>', 'Adam learning rate', '0.001')
     .option('--batch-size <B>', 'samples per step', '128')
     .option('--seed <seed>', 'seed (split, codes, init, batch order)', '0')
-    .option('--backend <name>', backendOption, 'auto')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
     .action((opts: RichnessCommandOptions) => runRichness(opts).catch(fail));
 
   nn.command('svd-nc1')
     .description('seed 000 Figs. 2 and 10: per-layer NC1 of the input, S V^T input and output of a bias-free MLP, and the NFA correlation, during training')
-    .option('--dataset <name>', 'mnist, gaussian or an array file (X.npy, F.npz:NAME, F.safetensors[:NAME])', 'mnist')
+    .option('--dataset <name>', 'mnist, gaussian or an array file: X.npy, F.npz:NAME, F.safetensors[:NAME] (default mnist)')
     .option('--labels <path>', 'labels, integers (y.npy, F.npz:NAME or F.safetensors:NAME) for an array-file dataset')
     .option('--n-per-class <n>', 'training samples per class (default 100; .npy: all that the test split leaves)')
     .option('--test-per-class <n>', 'test samples per class (default 20)')
     .option('--dim <d>', "dimension of the 'gaussian' data (default 64)")
-    .option('--width <d>', 'hidden width', '512')
-    .option('--depth <L>', 'hidden layers', '5')
-    .option('--init-scale <s>', 'hidden-layer init scale (seed 000: 0.2 on MNIST, 0.3 elsewhere)', '0.3')
-    .option('--lr <rate>', "SGD learning rate on (1/N) sum ||f - y||^2 (0.005 = the reference's 0.05 with PyTorch's MSELoss)", '0.005')
-    .option('--momentum <m>', 'SGD momentum (the reference: 0, with ~10x more steps)', '0.9')
-    .option('--batch-size <B>', 'samples per step', '128')
-    .option('--steps <T>', 'SGD steps', '1200')
+    .option('--width <d>', 'hidden width (default 512)')
+    .option('--depth <L>', 'hidden layers (default 5)')
+    .option('--init-scale <s>', 'hidden-layer init scale (seed 000: 0.2 on MNIST, 0.3 elsewhere) (default 0.3)')
+    .option('--lr <rate>', "SGD learning rate on (1/N) sum ||f - y||^2 (0.005 = the reference's 0.05 with PyTorch's MSELoss) (default 0.005)")
+    .option('--momentum <m>', 'SGD momentum (the reference: 0, with ~10x more steps) (default 0.9)')
+    .option('--batch-size <B>', 'samples per step (default 128)')
+    .option('--steps <T>', 'SGD steps (default 1200)')
     .option('--measure-every <k>', 'measure every k steps (default steps / 10)')
-    .option('--coding <c>', 'targets: plus-minus-one (seed 000) or one-hot', 'plus-minus-one')
+    .option('--coding <c>', 'targets: plus-minus-one (seed 000) or one-hot (default plus-minus-one)')
     .option('--no-nfa', 'skip the NFA correlation (K backward passes over the training set per measurement)')
     .option('--no-standardize', 'feed the raw features (default: standardize per feature with training statistics)')
-    .option('--seed <seed>', 'seed (split, init, batch order)', '0')
+    .option('--seed <seed>', 'seed (split, init, batch order) (default 0)')
     .option('--checkpoint-every <k>', 'write --out/checkpoint.nn every k steps')
-    .option('--resume <path>', 'continue from a checkpoint written by this command with the same settings')
-    .option('--backend <name>', backendOption, 'auto')
+    .option('--resume <path>', 'continue from a checkpoint of this command: every setting comes from it; a flag that differs is refused unless listed in --override')
+    .option('--override <options>', 'with --resume: options (comma-separated, e.g. lr,momentum) allowed to differ from the checkpoint; recorded in results.json')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
     .action((opts: SvdNc1CommandOptions) => runSvdNc1(opts).catch(fail));
 }

@@ -1,5 +1,5 @@
 /**
- * `ncgpu rfm`: Deep RFM on MNIST, a Gaussian mixture or user data (.npy), with NC1/NC2 per layer.
+ * `ncgpu rfm`: Deep RFM on MNIST, a Gaussian mixture or user data (.npy, .npz, safetensors), with NC1/NC2 per layer.
  *
  *   ncgpu rfm --dataset mnist --n-per-class 200 --layers 10 --out out/rfm
  *
@@ -8,18 +8,17 @@
  * row-normalized Gram of X~_l for a few layers.
  */
 import { statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
-import { type DatasetSplit, splitByClass } from '../data/dataset.js';
+import { createContext, type Context } from '../context.js';
+import type { DatasetSplit } from '../data/dataset.js';
 import { gaussianMixture } from '../data/gaussian.js';
 import { loadStandardDataset } from '../data/standard/index.js';
 import { loadMnist } from '../data/mnist.js';
 import { isArrayFile } from '../data/arrayFile.js';
 import { loadNpyDataset } from '../data/npyDataset.js';
 import type { TensorToSave } from '../data/safetensors.js';
-import { MATRIX_FORMATS, saveMatrices, type MatrixFormat } from './saveMatrices.js';
+import { MATRIX_FORMATS, matrixFiles, type MatrixFormat } from './saveMatrices.js';
+import { splitUserData } from './common/data.js';
 import { AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
 import { KERNELS, type Kernel } from '../ops/kernels.js';
 import { classBoundaries, renderHeatmap } from '../report/heatmap.js';
@@ -30,6 +29,8 @@ import { centeredGram, gramSummary } from '../rfm/gram.js';
 import { KERNEL_SOLVERS, chooseSolver, solverHostBytes, type KernelSolver } from '../rfm/solvers/choose.js';
 import { availableMemoryBytes, checkHostMemory } from '../memory.js';
 import { VERSION } from '../version.js';
+import { BACKEND_HELP, backendOption, int, numWhere as num, oneOf, seedOption } from './common/options.js';
+import { runInFolder, type RunRecord } from './common/results.js';
 import { progressBar } from './progress.js';
 
 export interface RfmCommandOptions {
@@ -49,8 +50,9 @@ export interface RfmCommandOptions {
   diagonal?: boolean;
   layerPredictor: string;
   seed: string;
-  backend: string;
+  backend?: string;
   out: string;
+  overwrite?: boolean;
   gramLayers?: string;
   saveMatrices?: string;
   quiet?: boolean;
@@ -62,23 +64,6 @@ export interface RfmCommandOptions {
   tolerance?: string;
   maxIterations?: string;
   landmarks?: string;
-}
-
-function int(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
-
-function num(name: string, v: string, check: (n: number) => boolean, want: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new Error(`--${name} must be ${want}, got '${v}'`);
-  return n;
-}
-
-function oneOf<T extends string>(name: string, v: string, choices: readonly T[]): T {
-  if (!choices.includes(v as T)) throw new Error(`--${name} must be one of ${choices.join(', ')}, got '${v}'`);
-  return v as T;
 }
 
 interface LoadedData {
@@ -106,8 +91,9 @@ async function loadData(o: RfmCommandOptions, seed: number): Promise<LoadedData>
   if (!o.labels) throw new Error('--labels is required with an array-file dataset (y.npy, F.npz:NAME or F.safetensors:NAME)');
   const ds = await loadNpyDataset(o.dataset, o.labels);
   const nPerClass = o.nPerClass !== undefined ? int('n-per-class', o.nPerClass, 1) : undefined;
-  const split = splitByClass(ds, { nPerClass, testPerClass: testPerClass ?? 0, seed });
-  return { split, description: { name: 'npy', features: o.dataset, labels: o.labels, k: ds.k, d: ds.shape[1], nPerClass: split.train.shape[0] / ds.k, testPerClass: testPerClass ?? 0 } };
+  const { split, dropped } = splitUserData(ds, { nPerClass, testPerClass: testPerClass ?? 0, seed });
+  const k = ds.k;
+  return { split, description: { name: 'npy', features: o.dataset, labels: o.labels, k, d: ds.shape[1], nPerClass: split.train.shape[0] / k, testPerClass: testPerClass ?? 0, dropped } };
 }
 
 function isFolder(path: string): boolean {
@@ -207,18 +193,20 @@ function evenRows(n: number, most: number): Int32Array {
   return Int32Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
 }
 
-/** Each layer's M_l and M_l^{1/2} as layer01_M, layer01_sqrtM, ... (see saveMatrices). */
-function saveFeatureMatrices(out: string, format: MatrixFormat, r: DeepRfmResult): Promise<string[]> {
+/** Each layer's M_l and M_l^{1/2} as layer01_M, layer01_sqrtM, ... into --out (see saveMatrices). */
+async function saveFeatureMatrices(run: RunRecord, format: MatrixFormat, r: DeepRfmResult): Promise<string[]> {
   const named: Record<string, TensorToSave> = {};
   for (const m of r.featureMatrices) {
     const layer = `layer${String(m.layer).padStart(2, '0')}`;
     named[`${layer}_M`] = { data: m.M.data, shape: [m.M.rows, m.M.cols] };
     named[`${layer}_sqrtM`] = { data: m.sqrtM.data, shape: [m.sqrtM.rows, m.sqrtM.cols] };
   }
-  return saveMatrices(out, format, named, { producer: `ncgpu ${VERSION} rfm`, contents: 'per layer: M (normalized AGOP) and sqrtM = M^(1/2)' });
+  const files = matrixFiles(format, named, { producer: `ncgpu ${VERSION} rfm`, contents: 'per layer: M (normalized AGOP) and sqrtM = M^(1/2)' });
+  for (const f of files) await run.writeFile(f.name, f.bytes);
+  return files.map((f) => f.name);
 }
 
-async function writeGram(ctx: Context, out: string, r: DeepRfmResult, labels: Int32Array, k: number) {
+async function writeGram(ctx: Context, run: RunRecord, r: DeepRfmResult, labels: Int32Array, k: number) {
   const written = [];
   for (const m of r.matrices) {
     const rows = evenRows(m.MX.rows, GRAM_MAX_POINTS);
@@ -231,15 +219,35 @@ async function writeGram(ctx: Context, out: string, r: DeepRfmResult, labels: In
     const g = await G.read();
     X.dispose();
     G.dispose();
-    const file = `gram_${String(m.layer).padStart(2, '0')}.png`;
-    await writeFile(join(out, file), renderHeatmap(g, rows.length, { boundaries: classBoundaries(sub), maxSize: 600 }));
-    written.push({ layer: m.layer, file, points: rows.length, ...gramSummary(g, sub, k) });
+    const file = await run.plot(`gram_${String(m.layer).padStart(2, '0')}`, async () => ({ png: renderHeatmap(g, rows.length, { boundaries: classBoundaries(sub), maxSize: 600 }) }));
+    written.push({ layer: m.layer, file: file ?? null, points: rows.length, ...gramSummary(g, sub, k) });
   }
   return written;
 }
 
+/** What results.json records of one layer (written as soon as the layer is done). */
+function layerRecord(l: DeepRfmResult['layers'][number]) {
+  return {
+    layer: l.layer,
+    nc1: l.nc1,
+    nc1ReferenceScript: l.nc1ReferenceScript,
+    nc2: l.nc2,
+    trainAcc: l.trainAcc,
+    testAcc: l.testAcc,
+    rcond: l.rcond,
+    rcondRefit: l.rcondRefit,
+    solveMethod: l.solveMethod,
+    solve: l.solve,
+    clipped: l.clipped,
+    agopMax: l.agopMax,
+    inputDim: l.inputDim,
+    outputDim: l.outputDim,
+    seconds: l.seconds,
+  };
+}
+
 export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
-  const seed = int('seed', o.seed, 0);
+  const seed = seedOption('seed', o.seed);
   const layers = int('layers', o.layers, 1);
   const kernel = oneOf<Kernel>('kernel', o.kernel, KERNELS);
   const features = oneOf<FeatureMapKind>('features', o.features, FEATURE_MAPS);
@@ -249,7 +257,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
   const ridge = num('ridge', o.ridge, (v) => v >= 0, 'a number >= 0');
   const gamma = num('gamma', o.gamma, (v) => v > 0, 'a number > 0');
   const width = o.width !== undefined ? int('width', o.width, 1) : undefined;
-  const backend = oneOf<BackendChoice>('backend', o.backend, BACKEND_CHOICES);
+  const backend = backendOption(o.backend);
   const gramLayers = gramLayersOf(o.gramLayers, layers);
   const saveFormat = o.saveMatrices !== undefined ? oneOf<MatrixFormat>('save-matrices', o.saveMatrices, MATRIX_FORMATS) : undefined;
   const solver = oneOf<KernelSolver>('solver', o.solver, KERNEL_SOLVERS);
@@ -271,94 +279,82 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
     await ctx.dispose();
     throw e;
   }
+  const settings = {
+    layers, kernel, bandwidth, ridge, features, width, gamma, normalize, diagonal: o.diagonal ?? false,
+    layerPredictor, seed, solver, panelRows, iterative, agopSamples,
+  };
   try {
-    const info = ctx.info();
-    const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : null;
-    if (!o.quiet) {
-      console.error(
-        `ncgpu rfm: ${description.name}, ${train.shape[0]} train / ${test.shape[0]} test samples, ${train.shape[1]} features, ${train.k} classes; ` +
-          `backend ${ctx.name}${adapter ? ` on ${adapter}` : ` (${info.blas.name} ${info.blas.version}, ${info.blas.threads} threads)`}`,
-      );
-    }
-    const X = ctx.matrix(train.X, train.shape, { name: 'train X' });
-    const T = test.shape[0] > 0 ? ctx.matrix(test.X, test.shape, { name: 'test X' }) : undefined;
-    // at the papers' scale one layer takes many minutes: the bar also names the phase just done
-    const bar = o.quiet ? { tick() {}, stop() {} } : progressBar('Deep RFM layers', layers + 1, { detail: true });
-    const warnings: string[] = [];
-    let result: DeepRfmResult;
-    try {
-      result = await deepRfm(
-        { X, labels: train.labels },
-        T ? { X: T, labels: test.labels } : undefined,
-        {
-          layers, kernel, bandwidth, ridge, features, width, gamma, normalize, diagonal: o.diagonal ?? false,
-          layerPredictor, seed, classes: train.k, keep: gramLayers, keepFeatureMatrices: saveFormat !== undefined, solver, panelRows, iterative, agopSamples,
-          onWarning: (m) => warnings.push(m),
-          onPhase: (l, phase) => bar.tick(0, { detail: `${l > layers ? 'final fit' : `layer ${l}`}: ${phase} done` }),
-          onLayer: () => bar.tick(),
-        },
-      );
-      bar.tick();
-    } finally {
-      bar.stop();
-      X.dispose();
-      T?.dispose();
-    }
+    await runInFolder({ out: o.out, command: 'ncgpu rfm', overwrite: o.overwrite }, async (run) => {
+      const info = ctx.info();
+      const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : null;
+      const provenance = { command: 'ncgpu rfm', version: VERSION, backend: ctx.name, adapter, blas: info.blas, seed, createdAt: new Date().toISOString(), node: process.version };
+      const data = { classes: train.k, trainSize: train.shape[0], testSize: test.shape[0], inputDim: train.shape[1] };
+      const layerRecords: ReturnType<typeof layerRecord>[] = [];
+      await run.update({ config: { ...settings, dataset: description }, provenance, data, layers: layerRecords });
+      if (!o.quiet) {
+        console.error(
+          `ncgpu rfm: ${description.name}, ${train.shape[0]} train / ${test.shape[0]} test samples, ${train.shape[1]} features, ${train.k} classes; ` +
+            `backend ${ctx.name}${adapter ? ` on ${adapter}` : ` (${info.blas.name} ${info.blas.version}, ${info.blas.threads} threads)`}`,
+        );
+      }
+      const X = ctx.matrix(train.X, train.shape, { name: 'train X' });
+      const T = test.shape[0] > 0 ? ctx.matrix(test.X, test.shape, { name: 'test X' }) : undefined;
+      // at the papers' scale one layer takes many minutes: the bar also names the phase just done
+      const bar = o.quiet ? { tick() {}, stop() {} } : progressBar('Deep RFM layers', layers + 1, { detail: true });
+      let result: DeepRfmResult;
+      try {
+        result = await deepRfm(
+          { X, labels: train.labels },
+          T ? { X: T, labels: test.labels } : undefined,
+          {
+            ...settings, classes: train.k, keep: gramLayers, keepFeatureMatrices: saveFormat !== undefined,
+            onWarning: (m) => run.warnings.push(m),
+            onPhase: (l, phase) => {
+              run.at(l > layers ? { stage: 'final fit', after: phase } : { layer: l, after: phase });
+              bar.tick(0, { detail: `${l > layers ? 'final fit' : `layer ${l}`}: ${phase} done` });
+            },
+            onLayer: (record) => {
+              // a later layer may fail (e.g. a singular system): the finished ones are kept on disk
+              layerRecords.push(layerRecord(record));
+              run.at(record.layer < layers ? { layer: record.layer + 1 } : { stage: 'final fit' });
+              void run.update({ layers: layerRecords });
+              bar.tick();
+            },
+          },
+        );
+        bar.tick();
+      } finally {
+        bar.stop();
+        X.dispose();
+        T?.dispose();
+      }
+      run.at({ stage: 'plots' });
+      const grams = await writeGram(ctx, run, result, train.labels, train.k);
+      const matrices = saveFormat ? await saveFeatureMatrices(run, saveFormat, result) : [];
+      const [nc1, nc2] = await Promise.all([
+        run.plot('nc1', async () => ({ png: (await plotStages(result, (l) => l.nc1, 'Deep RFM: NC1 = tr(Sigma_W) / tr(Sigma_B)', 'NC1')).png })),
+        run.plot('nc2', async () => ({ png: (await plotStages(result, (l) => l.nc2, 'Deep RFM: NC2 (class-mean Gram vs simplex ETF)', 'NC2')).png })),
+      ]);
+      const seconds = (performance.now() - started) / 1000;
+      await run.complete({
+        config: { ...result.config, dataset: description },
+        data: { classes: result.classes, trainSize: result.trainSize, testSize: result.testSize, inputDim: result.inputDim },
+        layers: result.layers.map(layerRecord),
+        final: result.final,
+        gram: grams,
+        matrices,
+        seconds,
+      });
 
-    await mkdir(o.out, { recursive: true });
-    const grams = await writeGram(ctx, o.out, result, train.labels, train.k);
-    const matrixFiles = saveFormat ? await saveFeatureMatrices(o.out, saveFormat, result) : [];
-    const [nc1, nc2] = await Promise.all([
-      plotStages(result, (l) => l.nc1, 'Deep RFM: NC1 = tr(Sigma_W) / tr(Sigma_B)', 'NC1'),
-      plotStages(result, (l) => l.nc2, 'Deep RFM: NC2 (class-mean Gram vs simplex ETF)', 'NC2'),
-    ]);
-    await writeFile(join(o.out, 'nc1.png'), nc1.png);
-    await writeFile(join(o.out, 'nc2.png'), nc2.png);
-    const json = {
-      config: { ...result.config, dataset: description },
-      provenance: {
-        version: VERSION,
-        backend: ctx.name,
-        adapter,
-        blas: info.blas,
-        seed,
-        createdAt: new Date().toISOString(),
-        node: process.version,
-      },
-      data: { classes: result.classes, trainSize: result.trainSize, testSize: result.testSize, inputDim: result.inputDim },
-      layers: result.layers.map((l) => ({
-        layer: l.layer,
-        nc1: l.nc1,
-        nc1ReferenceScript: l.nc1ReferenceScript,
-        nc2: l.nc2,
-        trainAcc: l.trainAcc,
-        testAcc: l.testAcc,
-        rcond: l.rcond,
-        rcondRefit: l.rcondRefit,
-        solveMethod: l.solveMethod,
-        solve: l.solve,
-        clipped: l.clipped,
-        agopMax: l.agopMax,
-        inputDim: l.inputDim,
-        outputDim: l.outputDim,
-        seconds: l.seconds,
-      })),
-      final: result.final,
-      gram: grams,
-      matrices: matrixFiles,
-      warnings,
-      seconds: (performance.now() - started) / 1000,
-    };
-    await writeFile(join(o.out, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
-
-    console.log(formatRfmTable(result));
-    for (const g of grams) {
-      console.log(`Gram of X~ at layer ${g.layer}: within-class ${g.within.toFixed(3)} (collapse: 1), between-class ${g.between.toFixed(3)} (collapse: ${g.targetBetween.toFixed(3)})`);
-    }
-    for (const line of solverSummary(result)) console.log(line);
-    if (warnings.length > 0) console.log(`${warnings.length} warning(s); see results.json`);
-    const files = ['nc1.png', 'nc2.png', ...grams.map((g) => g.file), ...matrixFiles];
-    console.log(`wrote ${join(o.out, 'results.json')}, ${files.join(', ')} in ${json.seconds.toFixed(1)} s`);
+      console.log(formatRfmTable(result));
+      for (const g of grams) {
+        console.log(`Gram of X~ at layer ${g.layer}: within-class ${g.within.toFixed(3)} (collapse: 1), between-class ${g.between.toFixed(3)} (collapse: ${g.targetBetween.toFixed(3)})`);
+      }
+      for (const line of solverSummary(result)) console.log(line);
+      if (run.warnings.length > 0) console.log(`${run.warnings.length} warning(s); see results.json`);
+      const pictures = [nc1, nc2, ...grams.map((g) => g.file), ...matrices].filter((f): f is string => typeof f === 'string');
+      console.log(`wrote ${run.path}, ${pictures.join(', ')} in ${seconds.toFixed(1)} s`);
+    });
   } finally {
     await ctx.dispose();
   }
@@ -389,9 +385,10 @@ export function registerRfmCommand(program: Command): void {
     .option('--normalize <how>', `AGOP normalization: ${AGOP_NORMALIZATIONS.join(', ')}`, 'max')
     .option('--diagonal', 'diagonal AGOP (diagonal RFM)')
     .option('--layer-predictor <which>', "per-layer accuracy of the 'initial' (M = I, Algorithm 1's f_l) or 'rfm' (refit with M_l) predictor", 'initial')
-    .option('--seed <n>', 'seed of the data split and random features', '0')
-    .option('--backend <name>', `backend: ${BACKEND_CHOICES.join(', ')}`, 'auto')
-    .option('--out <dir>', 'output folder', 'out/rfm')
+    .option('--seed <n>', 'seed of the data split and random features (0 to 2^32 - 1)', '0')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--out <dir>', 'output folder (one run per folder)', 'out/rfm')
+    .option('--overwrite', "replace the results of another run in --out (its files are removed first)")
     .option('--gram-layers <list>', 'layers whose Gram heatmap is drawn, e.g. 1,5,10 (default first, middle, last)')
     .option('--solver <name>', `kernel-system solver: ${KERNEL_SOLVERS.join(', ')} (auto: direct f64 up to N = 2000, else mixed f32 + f64 refinement when the kernel matrix fits in memory, else iterative)`, 'auto')
     .option('--agop-samples <n>', 'sum each AGOP over this many training points drawn at random (seeded) instead of all of them')
@@ -399,7 +396,7 @@ export function registerRfmCommand(program: Command): void {
     .option('--tolerance <t>', 'iterative solver: relative residual to stop at (default 1e-4)')
     .option('--max-iterations <n>', 'iterative solver: iterations at most (default 500)')
     .option('--landmarks <m>', 'iterative solver: Nystrom landmarks of the preconditioner (default min(N, 2000); 0: none)')
-    .option('--save-matrices <format>', `also write each layer's M and M^(1/2) to --out: ${MATRIX_FORMATS.join(' (matrices/layerNN_M.npy, ...) or ')} (matrices.safetensors)`)
+    .option('--save-matrices <format>', `also write each layer's M and M^(1/2) to --out: ${MATRIX_FORMATS.join(' (layer01_M.npy, ...) or ')} (matrices.safetensors)`)
     .option('--quiet', 'no progress output')
     .action((opts: RfmCommandOptions) => runRfmCommand(opts));
 }

@@ -2,10 +2,10 @@
  * `ncgpu ufm train | sweep | ode`: the deep UFM experiments. Each writes results.json (with
  * provenance: version, backend, adapter, config, seed, createdAt) and PNG plots into --out.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_CHOICES, createContext, type BackendChoice, type Context } from '../context.js';
+import { createContext, type Context } from '../context.js';
+import { checkHostMemory } from '../memory.js';
 import { renderLineChart, type Series } from '../report/plot.js';
 import { loadUfmCheckpoint } from '../ufm/checkpoint.js';
 import {
@@ -17,75 +17,20 @@ import type { UfmModel } from '../ufm/model.js';
 import { solveHadamardOde } from '../ufm/ode.js';
 import { trainUfm, type UfmMeasurement, type UfmTrainState } from '../ufm/train.js';
 import { VERSION } from '../version.js';
+import { failWith } from './common/fail.js';
+import { BACKEND_HELP, anyNumItem, backendOption as backendChoice, int, intItem, list, num, numItem, seedOption } from './common/options.js';
+import { adapterLabel, provenance as runProvenance } from './common/provenance.js';
+import { checkResumeSteps, overrideList, ResumedSettings } from './common/resume.js';
+import { openRun, runInFolder, type RunRecord } from './common/results.js';
 import { progressBar } from './progress.js';
 
-// ---------------------------------------------------------------- argument parsing
-
-function int(name: string, v: string | undefined, min = 1): number {
-  const x = Number(v);
-  if (v === undefined || !Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return x;
-}
-
-function num(name: string, v: string | undefined, positive = true): number {
-  const x = Number(v);
-  if (v === undefined || !Number.isFinite(x) || (positive ? !(x > 0) : x < 0)) {
-    throw new Error(`--${name} must be a ${positive ? 'positive' : 'non-negative'} number, got '${v}'`);
-  }
-  return x;
-}
-
-function list(name: string, v: string | undefined, parse: (n: string, s: string) => number): number[] {
-  if (v === undefined || v.trim() === '') throw new Error(`--${name} must be a comma-separated list, got '${v}'`);
-  return v.split(',').map((s) => parse(name, s.trim()));
-}
-
-const intItem = (name: string, s: string) => int(name, s);
-const numItem = (name: string, s: string) => num(name, s);
-const anyNumItem = (name: string, s: string) => {
-  const x = Number(s);
-  if (s === '' || !Number.isFinite(x)) throw new Error(`--${name} values must be numbers, got '${s}'`);
-  return x;
-};
-
-function backendChoice(v: string | undefined): BackendChoice {
-  const b = (v ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(b)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${v}'`);
-  return b;
-}
+const provenance = async (ctx: Context | undefined, command: string, config: Record<string, unknown>, seed: number | number[] | null) =>
+  runProvenance(ctx, `ncgpu ufm ${command}`, config, seed);
 
 // ---------------------------------------------------------------- output
 
-async function provenance(ctx: Context | undefined, command: string, config: Record<string, unknown>, seed: number | number[] | null) {
-  const info = ctx?.info();
-  return {
-    command: `ncgpu ufm ${command}`,
-    version: VERSION,
-    backend: info?.name ?? 'host (f64 ODE integration)',
-    adapter: info?.adapter ?? null,
-    blas: info?.blas ?? null,
-    createdAt: new Date().toISOString(),
-    seed,
-    config,
-  };
-}
-
-/** JSON with NaN / Infinity written as null (JSON has neither). */
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
-}
-
-async function writeResults(out: string, value: unknown): Promise<string> {
-  const path = join(out, 'results.json');
-  await writeFile(path, toJson(value) + '\n');
-  return path;
-}
-
-async function plot(out: string, file: string, options: Parameters<typeof renderLineChart>[0]): Promise<string> {
-  const { png } = await renderLineChart(options);
-  const path = join(out, file);
-  await writeFile(path, png);
-  return path;
+async function plot(run: RunRecord, file: string, options: Parameters<typeof renderLineChart>[0]): Promise<string | undefined> {
+  return run.plot(file.replace(/\.png$/, ''), async () => ({ png: (await renderLineChart(options)).png }));
 }
 
 /** mean and mean +- one standard deviation as three series; `prefix` names a group (e.g. 'L=3 '). */
@@ -94,11 +39,6 @@ const band = (prefix: string, rows: { x: number; mean: number; std: number }[]):
   { name: `${prefix}+1 std`, points: rows.map((r) => [r.x, r.mean + r.std] as const) },
   { name: `${prefix}-1 std`, points: rows.map((r) => [r.x, r.mean - r.std] as const) },
 ];
-
-function adapterLabel(ctx: Context): string {
-  const a = ctx.info().adapter;
-  return a ? `webgpu [${a.device}${a.software ? ', software' : ''}]` : ctx.info().name;
-}
 
 // ---------------------------------------------------------------- ufm train
 
@@ -121,131 +61,191 @@ export interface UfmTrainCommandOptions {
   balancedness?: boolean;
   checkpointEvery?: string;
   resume?: string;
+  override?: string;
   backend?: string;
   out?: string;
+  overwrite?: boolean;
+}
+
+/** Options that define the model: a checkpoint fixes them. */
+const UFM_MODEL_OPTIONS = new Set(['classes', 'n-per-class', 'width', 'depth', 'init', 'init-scale', 'sigma', 'embedding-seed', 'seed']);
+
+/**
+ * Refuses a model that cannot fit before it is made: the parameters (H and W_1..W_L), their
+ * gradients and the forward activations are held together, about four copies.
+ */
+export function checkUfmSize(ctx: Context, shape: { classes: number; nPerClass: number; width: number; depth: number }): void {
+  const n = shape.classes * shape.nPerClass;
+  const widest = shape.width * Math.max(shape.width, n);
+  if (widest > ctx.backend.maxElements) {
+    throw new Error(`--width ${shape.width}: a ${shape.width} x ${Math.max(shape.width, n)} matrix exceeds the ${ctx.name} backend's ${ctx.backend.maxElements} elements per matrix`);
+  }
+  const elements = shape.width * n + (shape.depth - 1) * shape.width * shape.width + shape.classes * shape.width + (shape.depth + 1) * shape.width * n;
+  checkHostMemory(4 * 4 * elements, `a UFM of depth ${shape.depth} and width ${shape.width} (--depth, --width)`, 'lower --depth or --width');
+}
+
+/** Every setting of a run, from the flags or (on --resume) from the checkpoint. */
+function trainSettings(o: UfmTrainCommandOptions, r: ResumedSettings) {
+  const shape = {
+    classes: r.pick('classes', 'classes', o.classes, (v) => int('classes', v, 2), () => 4),
+    nPerClass: r.pick('n-per-class', 'nPerClass', o.nPerClass, (v) => int('n-per-class', v), () => 5),
+    width: r.pick('width', 'width', o.width, (v) => int('width', v), () => 32),
+    depth: r.pick('depth', 'depth', o.depth, (v) => int('depth', v), () => 3),
+  };
+  const init = r.pick('init', 'init', o.init, (v) => v, () => 'random');
+  if (init !== 'random' && init !== 'hadamard') throw new Error(`--init must be 'random' or 'hadamard', got '${init}'`);
+  const initScale = r.pick('init-scale', 'initScale', o.initScale, (v) => num('init-scale', v), () => (init === 'hadamard' ? 0.1 : 0.3));
+  const sigma = r.pick('sigma', 'sigma', o.sigma, (v) => list('sigma', v, anyNumItem), () => undefined as number[] | undefined);
+  const embeddingSeed = r.pick('embedding-seed', 'embeddingSeed', o.embeddingSeed, (v) => seedOption('embedding-seed', v), () => undefined as number | undefined);
+  const seed = r.pick('seed', 'seed', o.seed, (v) => seedOption('seed', v), () => 0);
+  // --steps is where the run ends, not how it runs: a resumed run may go further (checked against the checkpoint's step)
+  const steps = o.steps !== undefined ? int('steps', o.steps, 0) : r.saved<number>('steps') ?? 20000;
+  const learningRate = r.pick('lr', 'learningRate', o.lr, (v) => num('lr', v), () => 0.05);
+  const logEvery = r.pick('log-every', 'logEvery', o.logEvery, (v) => int('log-every', v), () => Math.max(1, Math.round(steps / 100)));
+  const weightDecay = r.pick('weight-decay', 'weightDecay', o.weightDecay, (v) => num('weight-decay', v, false), () => 0);
+  const weightDecaySteps = r.pick('weight-decay-steps', 'weightDecaySteps', o.weightDecaySteps, (v) => int('weight-decay-steps', v, 0), () => undefined as number | undefined);
+  const lossTarget = r.pick('loss-target', 'lossTarget', o.lossTarget, (v) => num('loss-target', v, false), () => undefined as number | undefined);
+  const balancedness = r.pick('balancedness', 'balancedness', o.balancedness ? 'true' : undefined, () => true, () => false);
+  // a resumed run keeps checkpointing as its first part did unless told otherwise
+  const checkpointEvery = o.checkpointEvery === undefined ? r.saved<number>('checkpointEvery') : int('checkpoint-every', o.checkpointEvery);
+  r.finish();
+  return {
+    shape, init, initScale, sigma, embeddingSeed, seed, steps, learningRate, logEvery, weightDecay,
+    weightDecaySteps, lossTarget, balancedness, checkpointEvery,
+  };
+}
+
+/** The model: from the checkpoint on --resume, else made from the settings. */
+function newUfm(ctx: Context, s: ReturnType<typeof trainSettings>): { model: UfmModel; sigma0?: number[] } {
+  checkUfmSize(ctx, s.shape);
+  if (s.init === 'random') return { model: randomUfm(ctx, s.shape, { std: s.initScale / Math.sqrt(s.shape.width), seed: s.seed }) };
+  const sigma0 = s.sigma ?? randomHadamardSigma(s.shape.classes, s.initScale, s.seed);
+  const embedding = s.embeddingSeed === undefined ? ('identity' as const) : { seed: s.embeddingSeed };
+  return { model: hadamardUfm(ctx, s.shape, { sigma: sigma0, embedding }), sigma0 };
 }
 
 export async function runUfmTrain(o: UfmTrainCommandOptions): Promise<void> {
   if (!o.out) throw new Error('--out DIR is required');
+  const out = o.out;
   const backend = backendChoice(o.backend);
-  const lr = num('lr', o.lr ?? '0.05');
-  const steps = int('steps', o.steps ?? '20000', 0);
-  const logEvery = int('log-every', o.logEvery ?? String(Math.max(1, Math.round(steps / 100))));
-  const weightDecay = num('weight-decay', o.weightDecay ?? '0', false);
-  const weightDecaySteps = o.weightDecaySteps === undefined ? undefined : int('weight-decay-steps', o.weightDecaySteps, 0);
-  const lossTarget = o.lossTarget === undefined ? undefined : num('loss-target', o.lossTarget, false);
-  const checkpointEvery = o.checkpointEvery === undefined ? undefined : int('checkpoint-every', o.checkpointEvery);
-  const seed = int('seed', o.seed ?? '0', 0);
-  await mkdir(o.out, { recursive: true });
-
   const ctx = await createContext({ backend });
   let model: UfmModel | undefined;
   try {
-    let resume: UfmTrainState | undefined;
-    let init: string;
+    const ck = o.resume ? await loadUfmCheckpoint(ctx, o.resume) : undefined;
+    // checkpoints written before settings were recorded in full hold what they hold; the rest comes from the flags
+    const saved: Record<string, unknown> | undefined = ck ? { ...ck.model.shape, ...(ck.training ?? {}) } : undefined;
+    const resumed = new ResumedSettings(saved, o.resume, overrideList(o.override), UFM_MODEL_OPTIONS);
+    const s = trainSettings(o, resumed);
+    if (ck) checkResumeSteps(s.steps, ck.state.step, o.resume!);
+    const runId = typeof saved?.runId === 'string' ? saved.runId : undefined;
+    // said before the model is made: a deep or wide one takes a while to build
+    console.log(`ncgpu ${VERSION} ufm train: K=${s.shape.classes} n=${s.shape.nPerClass} d=${s.shape.width} L=${s.shape.depth} init=${s.init} lr=${s.learningRate} on ${adapterLabel(ctx)}${ck ? `, resumed at step ${ck.state.step}` : ''}`);
+    // the model is made before --out is claimed: a setting it refuses leaves the folder untouched
     let sigma0: number[] | undefined;
-    let config: Record<string, unknown>;
-    if (o.resume) {
-      const ck = await loadUfmCheckpoint(ctx, o.resume);
+    if (ck) {
       model = ck.model;
-      resume = ck.state;
-      const prev = (ck.training ?? {}) as Record<string, unknown>;
-      init = String(prev.init ?? 'random');
-      sigma0 = Array.isArray(prev.sigma) ? (prev.sigma as number[]) : undefined;
-      config = { ...prev, resumedFrom: o.resume, resumedAtStep: ck.state.step };
+      sigma0 = s.sigma ?? (Array.isArray(saved?.sigma) ? (saved.sigma as number[]) : undefined);
     } else {
-      const shape = {
-        classes: int('classes', o.classes ?? '4', 2),
-        nPerClass: int('n-per-class', o.nPerClass ?? '5'),
-        width: int('width', o.width ?? '32'),
-        depth: int('depth', o.depth ?? '3'),
-      };
-      init = o.init ?? 'random';
-      const initScale = num('init-scale', o.initScale ?? (init === 'hadamard' ? '0.1' : '0.3'));
-      if (init === 'random') {
-        model = randomUfm(ctx, shape, { std: initScale / Math.sqrt(shape.width), seed });
-      } else if (init === 'hadamard') {
-        sigma0 = o.sigma ? list('sigma', o.sigma, anyNumItem) : randomHadamardSigma(shape.classes, initScale, seed);
-        const embedding = o.embeddingSeed === undefined ? 'identity' as const : { seed: int('embedding-seed', o.embeddingSeed, 0) };
-        model = hadamardUfm(ctx, shape, { sigma: sigma0, embedding });
-      } else {
-        throw new Error(`--init must be 'random' or 'hadamard', got '${init}'`);
-      }
-      config = { ...shape, init, initScale, initScaleUnits: init === 'random' ? '1/sqrt(width)' : 'norm of sigma', sigma: sigma0 };
+      ({ model, sigma0 } = newUfm(ctx, s));
     }
-    config = { ...config, learningRate: lr, steps, logEvery, weightDecay, weightDecaySteps, lossTarget, checkpointEvery };
     const m = model;
-    console.log(`ncgpu ${VERSION} ufm train: K=${m.classes} n=${m.nPerClass} d=${m.width} L=${m.depth} init=${init} lr=${lr} on ${adapterLabel(ctx)}`);
+    await runInFolder({ out, command: 'ncgpu ufm train', overwrite: o.overwrite, resumeOf: runId }, async (run) => {
+      const config = {
+        ...s.shape, init: s.init, initScale: s.initScale, initScaleUnits: s.init === 'random' ? '1/sqrt(width)' : 'norm of sigma',
+        sigma: sigma0 ?? null, embeddingSeed: s.embeddingSeed ?? null, seed: s.seed,
+        learningRate: s.learningRate, steps: s.steps, logEvery: s.logEvery, weightDecay: s.weightDecay,
+        weightDecaySteps: s.weightDecaySteps ?? null, lossTarget: s.lossTarget ?? null, balancedness: s.balancedness,
+        checkpointEvery: s.checkpointEvery ?? null, runId: run.runId,
+        ...(ck ? { resumedFrom: o.resume, resumedAtStep: ck.state.step, overrides: resumed.overrides } : {}),
+      };
+      await run.update({ ...(await provenance(ctx, 'train', config, s.seed)), logs: ck?.state.logs ?? [] });
 
-    const bar = progressBar('ufm train', steps);
-    let ticked = resume?.step ?? 0;
-    bar.tick(ticked);
-    const checkpointPath = checkpointEvery ? join(o.out, 'checkpoint.ufm') : undefined;
-    let result;
-    try {
-      result = await trainUfm(
-        m,
-        {
-          learningRate: lr, maxSteps: steps, logEvery, weightDecay, weightDecaySteps, lossTarget,
-          measure: { balancedness: o.balancedness ?? false, hadamard: init === 'hadamard', kgon: m.classes >= 3, features: true },
-          checkpointPath, checkpointEvery, checkpointInfo: config,
-          onProgress: (s) => {
-            bar.tick(s - ticked);
-            ticked = s;
+      const bar = progressBar('ufm train', s.steps);
+      let ticked = ck?.state.step ?? 0;
+      bar.tick(ticked);
+      const checkpointPath = s.checkpointEvery ? join(out, 'checkpoint.ufm') : undefined;
+      if (checkpointPath) run.files.add('checkpoint.ufm');
+      const logs: UfmMeasurement[] = [...(ck?.state.logs ?? [])];
+      let result;
+      try {
+        result = await trainUfm(
+          m,
+          {
+            learningRate: s.learningRate, maxSteps: s.steps, logEvery: s.logEvery, weightDecay: s.weightDecay, weightDecaySteps: s.weightDecaySteps, lossTarget: s.lossTarget,
+            measure: { balancedness: s.balancedness, hadamard: s.init === 'hadamard', kgon: m.classes >= 3, features: true },
+            checkpointPath, checkpointEvery: s.checkpointEvery, checkpointInfo: config,
+            onLog: (l) => {
+              // every logged step reaches results.json, so a later failure keeps the trajectory so far
+              logs.push(l);
+              run.at({ afterStep: l.step });
+              return run.update({ logs });
+            },
+            onProgress: (step) => {
+              run.at({ afterStep: step });
+              bar.tick(step - ticked);
+              ticked = step;
+            },
           },
-        },
-        resume,
-      );
-    } finally {
-      bar.stop();
-    }
-    const logs = result.logs;
-    const last = logs.at(-1)!;
-
-    // Hadamard runs: the ODE's prediction at every log time, and the worst relative deviation
-    let ode: { times: number[]; sigma: number[][]; worstRelativeError: number } | undefined;
-    if (init === 'hadamard' && sigma0) {
-      const sol = solveHadamardOde({ classes: m.classes, nPerClass: m.nPerClass, depth: m.depth, sigma: sigma0, times: logs.map((l) => l.time) });
-      let worst = 0;
-      sol.states.forEach((s, i) => s.forEach((v, k) => {
-        if (k > 0 && v !== 0) worst = Math.max(worst, Math.abs(logs[i]!.hadamardSigma![k]! - v) / Math.abs(v));
-      }));
-      ode = { times: sol.times, sigma: sol.states.map((s) => Array.from(s)), worstRelativeError: worst };
-    }
-    const files = await trainPlots(o.out, logs, ode);
-    const path = await writeResults(o.out, {
-      ...(await provenance(ctx, 'train', config, seed)),
-      result: { steps: result.step, stopReason: result.stopReason, finalLoss: result.finalLoss, final: last },
-      ode,
-      logs,
+          ck?.state,
+        );
+      } finally {
+        bar.stop();
+      }
+      await finishTrain(run, m, result, sigma0, s.init, checkpointPath);
     });
-    console.log(`step ${result.step} (${result.stopReason}): loss ${last.loss.toExponential(3)}, effective rank ${last.effectiveRank.toFixed(3)}, normalized margin ${last.normalizedMargin.toFixed(4)}, KL to collapse ${last.klToCollapse.toFixed(4)}`);
-    if (ode) console.log(`gradient descent vs the Hadamard ODE: worst relative deviation ${ode.worstRelativeError.toExponential(2)}`);
-    console.log(`wrote ${path}${checkpointPath ? `, ${checkpointPath}` : ''} and ${files.length} plots`);
   } finally {
     model?.dispose();
     await ctx.dispose();
   }
 }
 
-async function trainPlots(out: string, logs: UfmMeasurement[], ode?: { times: number[]; sigma: number[][] }): Promise<string[]> {
+/** The Hadamard ODE comparison, plots, results.json and the summary lines of a finished run. */
+async function finishTrain(
+  run: RunRecord, m: UfmModel, result: Awaited<ReturnType<typeof trainUfm>>, sigma0: number[] | undefined, init: string, checkpointPath: string | undefined,
+): Promise<void> {
+  const logs = result.logs;
+  const last = logs.at(-1)!;
+  run.at({ stage: 'plots' });
+  // Hadamard runs: the ODE's prediction at every log time, and the worst relative deviation
+  let ode: { times: number[]; sigma: number[][]; worstRelativeError: number } | undefined;
+  if (init === 'hadamard' && sigma0) {
+    const sol = solveHadamardOde({ classes: m.classes, nPerClass: m.nPerClass, depth: m.depth, sigma: sigma0, times: logs.map((l) => l.time) });
+    let worst = 0;
+    sol.states.forEach((st, i) => st.forEach((v, k) => {
+      if (k > 0 && v !== 0) worst = Math.max(worst, Math.abs(logs[i]!.hadamardSigma![k]! - v) / Math.abs(v));
+    }));
+    ode = { times: sol.times, sigma: sol.states.map((st) => Array.from(st)), worstRelativeError: worst };
+  }
+  const files = await trainPlots(run, logs, ode);
+  await run.complete({ result: { steps: result.step, stopReason: result.stopReason, finalLoss: result.finalLoss, final: last }, ode, logs });
+  if (last.undefined?.effectiveRank) {
+    console.log(`step ${result.step} (${result.stopReason}): loss ${last.loss.toExponential(3)}; effective rank, normalized margin and KL to collapse undefined (${last.undefined.effectiveRank})`);
+  } else {
+    console.log(`step ${result.step} (${result.stopReason}): loss ${last.loss.toExponential(3)}, effective rank ${last.effectiveRank.toFixed(3)}, normalized margin ${last.normalizedMargin.toFixed(4)}, KL to collapse ${last.klToCollapse.toFixed(4)}`);
+  }
+  if (ode) console.log(`gradient descent vs the Hadamard ODE: worst relative deviation ${ode.worstRelativeError.toExponential(2)}`);
+  if (run.warnings.length) console.log(`${run.warnings.length} warning(s); see results.json`);
+  console.log(`wrote ${run.path}${checkpointPath ? `, ${checkpointPath}` : ''} and ${files.length} plots`);
+}
+
+async function trainPlots(run: RunRecord, logs: UfmMeasurement[], ode?: { times: number[]; sigma: number[][] }): Promise<string[]> {
   const step = (f: (m: UfmMeasurement) => number) => logs.map((m) => [m.step, f(m)] as const);
-  const files: string[] = [];
-  files.push(await plot(out, 'loss.png', { title: 'Training loss', xLabel: 'step', yLabel: 'loss', series: [{ name: 'loss', points: step((m) => m.loss) }], logY: 'auto' }));
+  const files: (string | undefined)[] = [];
+  files.push(await plot(run, 'loss.png', { title: 'Training loss', xLabel: 'step', yLabel: 'loss', series: [{ name: 'loss', points: step((m) => m.loss) }], logY: 'auto' }));
   const k = logs[0]!.centeredSingularValues.length;
-  files.push(await plot(out, 'singular-values.png', {
+  files.push(await plot(run, 'singular-values.png', {
     title: 'Singular values of the centered class-mean logits', xLabel: 'step', yLabel: 'singular value', logY: 'auto',
     series: Array.from({ length: k }, (_, i) => ({ name: `s${i + 1}`, points: step((m) => m.centeredSingularValues[i]!) })),
   }));
-  files.push(await plot(out, 'normalized-singular-values.png', {
+  files.push(await plot(run, 'normalized-singular-values.png', {
     title: 'Normalized singular values', xLabel: 'step', yLabel: 'sigma / sum sigma',
     series: Array.from({ length: k }, (_, i) => ({ name: `s${i + 1}`, points: step((m) => m.normalizedSingularValues[i]!) })),
   }));
-  files.push(await plot(out, 'effective-rank.png', { title: 'Effective rank (double-centered class-mean logits)', xLabel: 'step', yLabel: 'effective rank', series: [{ name: 'effective rank', points: step((m) => m.effectiveRank) }] }));
-  files.push(await plot(out, 'margin.png', { title: 'Normalized margin', xLabel: 'step', yLabel: 'min margin / ||Z||_F', series: [{ name: 'normalized margin', points: step((m) => m.normalizedMargin) }] }));
-  files.push(await plot(out, 'kl-to-collapse.png', { title: 'KL(u || sigma^) to neural collapse', xLabel: 'step', yLabel: 'KL', series: [{ name: 'KL', points: step((m) => m.klToCollapse) }], logY: 'auto' }));
+  files.push(await plot(run, 'effective-rank.png', { title: 'Effective rank (double-centered class-mean logits)', xLabel: 'step', yLabel: 'effective rank', series: [{ name: 'effective rank', points: step((m) => m.effectiveRank) }] }));
+  files.push(await plot(run, 'margin.png', { title: 'Normalized margin', xLabel: 'step', yLabel: 'min margin / ||Z||_F', series: [{ name: 'normalized margin', points: step((m) => m.normalizedMargin) }] }));
+  files.push(await plot(run, 'kl-to-collapse.png', { title: 'KL(u || sigma^) to neural collapse', xLabel: 'step', yLabel: 'KL', series: [{ name: 'KL', points: step((m) => m.klToCollapse) }], logY: 'auto' }));
   if (logs[0]!.balancedness) {
-    files.push(await plot(out, 'balancedness-drift.png', { title: 'Balancedness drift', xLabel: 'step', yLabel: 'max_l ||D_l(t) - D_l(0)||_F', series: [{ name: 'drift', points: step((m) => m.balancednessDrift ?? NaN) }] }));
+    files.push(await plot(run, 'balancedness-drift.png', { title: 'Balancedness drift', xLabel: 'step', yLabel: 'max_l ||D_l(t) - D_l(0)||_F', series: [{ name: 'drift', points: step((m) => m.balancednessDrift ?? NaN) }] }));
   }
   if (ode && logs[0]!.hadamardSigma) {
     const series: Series[] = [];
@@ -253,9 +253,9 @@ async function trainPlots(out: string, logs: UfmMeasurement[], ode?: { times: nu
       series.push({ name: `GD sigma_${i}`, points: logs.map((m) => [m.time, m.hadamardSigma![i]!] as const) });
       series.push({ name: `ODE sigma_${i}`, points: ode.times.map((t, j) => [t, ode.sigma[j]![i]!] as const) });
     }
-    files.push(await plot(out, 'hadamard-vs-ode.png', { title: 'Gradient descent vs the Hadamard ODE', xLabel: 't = learning rate x steps', yLabel: 'sigma_k', series }));
+    files.push(await plot(run, 'hadamard-vs-ode.png', { title: 'Gradient descent vs the Hadamard ODE', xLabel: 't = learning rate x steps', yLabel: 'sigma_k', series }));
   }
-  return files;
+  return files.filter((f): f is string => f !== undefined);
 }
 
 // ---------------------------------------------------------------- ufm sweep
@@ -276,6 +276,7 @@ export interface UfmSweepCommandOptions {
   lossTarget?: string;
   backend?: string;
   out?: string;
+  overwrite?: boolean;
 }
 
 export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
@@ -287,16 +288,15 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
   const widths = o.widths === undefined ? undefined : list('widths', o.widths, intItem);
   const width = int('width', o.width ?? '32');
   const seeds = int('seeds', o.seeds ?? '5');
-  const baseSeed = int('seed', o.seed ?? '0', 0);
+  const baseSeed = seedOption('seed', o.seed ?? '0');
   const initScale = num('init-scale', o.initScale ?? '0.3');
   const learningRate = num('lr', o.lr ?? '0.02');
   const steps = int('steps', o.steps ?? '100000');
   const weightDecay = o.weightDecay === undefined ? undefined : num('weight-decay', o.weightDecay, false);
   const weightDecaySteps = o.weightDecaySteps === undefined ? undefined : int('weight-decay-steps', o.weightDecaySteps, 0);
   const lossTarget = o.lossTarget === undefined ? undefined : num('loss-target', o.lossTarget, false);
-  await mkdir(o.out, { recursive: true });
-
-  const ctx = await createContext({ backend });
+  const run = await openRun({ out: o.out, command: 'ncgpu ufm sweep', overwrite: o.overwrite });
+  const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const mode = widths ? 'width' : 'depth';
     const settings = { classes, nPerClass, initScale, learningRate, steps, seeds, baseSeed, weightDecay, weightDecaySteps, lossTarget };
@@ -310,7 +310,8 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
         bar.tick(s - inRun);
         inRun = s;
       },
-      onRun: () => {
+      onRun: (done: number, _total: number, info: string) => {
+        void run.update({ runsDone: done, lastRun: info });
         bar.tick(steps - inRun);
         inRun = 0;
       },
@@ -326,19 +327,19 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
     const failures = rows.flatMap((r) => r.perSeed.filter((p) => p.error).map((p) => `depth ${p.depth} width ${p.width} seed ${p.seed}: ${p.error}`));
     for (const f of failures) console.log(`  failed: ${f}`);
 
-    const files: string[] = [];
+    const files: (string | undefined)[] = [];
     if (!widths) {
       console.log('depth  effective rank (mean +- std)  normalized margin');
       for (const r of rows) console.log(`${String(r.depth).padStart(5)}  ${r.effectiveRank.toFixed(3)} +- ${r.effectiveRankStd.toFixed(3)}              ${r.margin.toFixed(4)}`);
-      files.push(await plot(o.out, 'effective-rank-vs-depth.png', {
+      files.push(await plot(run, 'effective-rank-vs-depth.png', {
         title: `Final effective rank vs depth (K=${classes}, d=${width}, ${seeds} seeds)`, xLabel: 'depth L', yLabel: 'effective rank',
         series: band('', rows.map((r) => ({ x: r.depth, mean: r.effectiveRank, std: r.effectiveRankStd }))),
       }));
-      files.push(await plot(o.out, 'margin-vs-depth.png', {
+      files.push(await plot(run, 'margin-vs-depth.png', {
         title: 'Final normalized margin vs depth', xLabel: 'depth L', yLabel: 'normalized margin',
         series: band('', rows.map((r) => ({ x: r.depth, mean: r.margin, std: r.marginStd }))),
       }));
-      files.push(await plot(o.out, 'effective-rank-trajectories.png', {
+      files.push(await plot(run, 'effective-rank-trajectories.png', {
         title: 'Effective rank during training (seed-mean)', xLabel: 'step', yLabel: 'effective rank',
         series: rows.map((r) => ({ name: `L=${r.depth}`, points: seedMeanTrajectory(r) })),
       }));
@@ -347,18 +348,21 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
       for (const r of rows) console.log(`${String(r.depth).padStart(5)}  ${String(r.width).padStart(5)}  ${r.initialAlignment.toFixed(4)} +- ${r.initialAlignmentStd.toFixed(4)}   ${r.effectiveRank.toFixed(3)} +- ${r.effectiveRankStd.toFixed(3)}`);
       const byDepth = (f: (r: DepthSweepRow) => { mean: number; std: number }) => depths.flatMap((L) =>
         band(`L=${L} `, rows.filter((r) => r.depth === L).map((r) => ({ x: r.width, ...f(r) }))));
-      files.push(await plot(o.out, 'alignment-vs-width.png', {
+      files.push(await plot(run, 'alignment-vs-width.png', {
         title: 'ETF alignment of the initial logit velocity vs width', xLabel: 'width d', yLabel: '||A/||A|| - E/||E|| ||^2', logX: true, logY: 'auto',
         series: byDepth((r) => ({ mean: r.initialAlignment, std: r.initialAlignmentStd })),
       }));
-      files.push(await plot(o.out, 'effective-rank-vs-width.png', {
+      files.push(await plot(run, 'effective-rank-vs-width.png', {
         title: 'Final effective rank vs width', xLabel: 'width d', yLabel: 'effective rank', logX: true,
         series: byDepth((r) => ({ mean: r.effectiveRank, std: r.effectiveRankStd })),
       }));
     }
-    const path = await writeResults(o.out, { ...(await provenance(ctx, 'sweep', config, baseSeed)), rows });
-    console.log(`wrote ${path} and ${files.length} plots`);
+    await run.complete({ ...(await provenance(ctx, 'sweep', config, baseSeed)), rows });
+    console.log(`wrote ${run.path} and ${files.filter(Boolean).length} plots`);
+  } catch (e) {
+    throw await run.failed(e);
   } finally {
+    run.close();
     await ctx.dispose();
   }
 }
@@ -386,6 +390,7 @@ export interface UfmOdeCommandOptions {
   horizon?: string;
   points?: string;
   out?: string;
+  overwrite?: boolean;
 }
 
 export async function runUfmOde(o: UfmOdeCommandOptions): Promise<void> {
@@ -400,80 +405,96 @@ export async function runUfmOde(o: UfmOdeCommandOptions): Promise<void> {
   const scaleDepth = int('scale-depth', o.scaleDepth ?? '4');
   const klDepth = int('kl-depth', o.klDepth ?? '3');
   const seeds = int('seeds', o.seeds ?? '5');
-  const seed = int('seed', o.seed ?? '0', 0);
+  const seed = seedOption('seed', o.seed ?? '0');
   const horizon = num('horizon', o.horizon ?? '1e5');
   const points = int('points', o.points ?? '120', 2);
-  await mkdir(o.out, { recursive: true });
-  const config = { classes, nPerClass, depths, trajectoryDepths, scale, scales, scaleDepth, klDepth, seeds, horizon, points };
-  console.log(`ncgpu ${VERSION} ufm ode: K=${classes} n=${nPerClass}, Hadamard ODE integrated in f64 (Dormand-Prince 5(4)) to t = ${horizon}`);
-
-  const times = logTimes(Math.min(1e-2, horizon / 10), horizon, points);
-  const total = trajectoryDepths.length + depths.length * seeds + scales.length * seeds + 2;
-  const bar = progressBar('ufm ode', total);
-  const files: string[] = [];
-  let rankDepth: OdeRankRow[];
-  let rankScale: OdeRankRow[];
-  const trajectories = [];
-  let kl;
+  checkOdeSize(points, trajectoryDepths.length, classes);
+  const run = await openRun({ out: o.out, command: 'ncgpu ufm ode', overwrite: o.overwrite });
   try {
-    const sigma0 = randomHadamardSigma(classes, scale, seed);
-    for (const depth of trajectoryDepths) {
-      trajectories.push(odeTrajectory(classes, nPerClass, depth, sigma0, times));
-      bar.tick();
+    const config = { classes, nPerClass, depths, trajectoryDepths, scale, scales, scaleDepth, klDepth, seeds, horizon, points };
+    console.log(`ncgpu ${VERSION} ufm ode: K=${classes} n=${nPerClass}, Hadamard ODE integrated in f64 (Dormand-Prince 5(4)) to t = ${horizon}`);
+
+    const times = logTimes(Math.min(1e-2, horizon / 10), horizon, points);
+    const total = trajectoryDepths.length + depths.length * seeds + scales.length * seeds + 2;
+    const bar = progressBar('ufm ode', total);
+    const files: (string | undefined)[] = [];
+    let rankDepth: OdeRankRow[];
+    let rankScale: OdeRankRow[];
+    const trajectories = [];
+    let kl;
+    try {
+      const sigma0 = randomHadamardSigma(classes, scale, seed);
+      for (const depth of trajectoryDepths) {
+        trajectories.push(odeTrajectory(classes, nPerClass, depth, sigma0, times));
+        bar.tick();
+      }
+      rankDepth = odeRankVsDepth(classes, nPerClass, depths, scale, seeds, horizon, () => bar.tick());
+      rankScale = odeRankVsScale(classes, nPerClass, scaleDepth, scales, seeds, horizon, () => bar.tick());
+      const klSigma = alternatingSigma(classes, scale, scale / 2);
+      kl = {
+        sigma0: klSigma,
+        deep: odeTrajectory(classes, nPerClass, klDepth, klSigma, times),
+        shallow: odeTrajectory(classes, nPerClass, 1, klSigma, times),
+      };
+      bar.tick(2);
+    } finally {
+      bar.stop();
     }
-    rankDepth = odeRankVsDepth(classes, nPerClass, depths, scale, seeds, horizon, () => bar.tick());
-    rankScale = odeRankVsScale(classes, nPerClass, scaleDepth, scales, seeds, horizon, () => bar.tick());
-    const klSigma = alternatingSigma(classes, scale, scale / 2);
-    kl = {
-      sigma0: klSigma,
-      deep: odeTrajectory(classes, nPerClass, klDepth, klSigma, times),
-      shallow: odeTrajectory(classes, nPerClass, 1, klSigma, times),
-    };
-    bar.tick(2);
-  } finally {
-    bar.stop();
-  }
-  for (const tr of trajectories) {
-    files.push(await plot(o.out, `trajectories-L${tr.depth}.png`, {
-      title: `Normalized singular values under the Hadamard ODE, L=${tr.depth} (K=${classes})`, xLabel: 't', yLabel: 'sigma_k / sum sigma', logX: true,
-      series: Array.from({ length: classes - 1 }, (_, i) => ({ name: `sigma_${i + 1}`, points: tr.times.slice(1).map((t, j) => [t, tr.normalized[j + 1]![i]!] as const) })),
+    for (const tr of trajectories) {
+      files.push(await plot(run, `trajectories-L${tr.depth}.png`, {
+        title: `Normalized singular values under the Hadamard ODE, L=${tr.depth} (K=${classes})`, xLabel: 't', yLabel: 'sigma_k / sum sigma', logX: true,
+        series: Array.from({ length: classes - 1 }, (_, i) => ({ name: `sigma_${i + 1}`, points: tr.times.slice(1).map((t, j) => [t, tr.normalized[j + 1]![i]!] as const) })),
+      }));
+    }
+    files.push(await plot(run, 'rank-vs-depth.png', {
+      title: `Hadamard ODE: effective rank at t = ${horizon} vs depth (scale ${scale})`, xLabel: 'depth L', yLabel: 'effective rank',
+      series: band('', rankDepth.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
     }));
+    files.push(await plot(run, 'rank-vs-scale.png', {
+      title: `Hadamard ODE: effective rank at t = ${horizon} vs init scale (L=${scaleDepth})`, xLabel: 'init scale ||sigma(0)||', yLabel: 'effective rank', logX: true,
+      series: band('', rankScale.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
+    }));
+    files.push(await plot(run, 'kl-to-collapse.png', {
+      title: 'KL to neural collapse from an alternating start', xLabel: 't', yLabel: 'KL(u || sigma^)', logX: true,
+      series: [
+        { name: `L=${klDepth}`, points: kl.deep.times.slice(1).map((t, j) => [t, kl.deep.klToCollapse[j + 1]!] as const) },
+        { name: 'L=1', points: kl.shallow.times.slice(1).map((t, j) => [t, kl.shallow.klToCollapse[j + 1]!] as const) },
+      ],
+    }));
+    const klGrows = kl.deep.klToCollapse.every((v, i, a) => i === 0 || v >= a[i - 1]! - 1e-12);
+    console.log('depth  effective rank at the horizon (mean +- std)');
+    for (const r of rankDepth) console.log(`${String(r.value).padStart(5)}  ${r.effectiveRank.toFixed(3)} +- ${r.effectiveRankStd.toFixed(3)}`);
+    console.log(`KL to collapse at L=${klDepth}: ${kl.deep.klToCollapse[0]!.toFixed(4)} -> ${kl.deep.klToCollapse.at(-1)!.toFixed(4)} (${klGrows ? 'grows monotonically' : 'not monotone'}); at L=1: -> ${kl.shallow.klToCollapse.at(-1)!.toFixed(4)}`);
+    await run.complete({
+      ...(await provenance(undefined, 'ode', config, seed)),
+      trajectories,
+      rankVsDepth: rankDepth.map((r) => ({ depth: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
+      rankVsScale: rankScale.map((r) => ({ scale: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
+      klGrowth: { ...kl, monotone: klGrows },
+    });
+    console.log(`wrote ${run.path} and ${files.filter(Boolean).length} plots`);
+  } catch (e) {
+    throw await run.failed(e);
+  } finally {
+    run.close();
   }
-  files.push(await plot(o.out, 'rank-vs-depth.png', {
-    title: `Hadamard ODE: effective rank at t = ${horizon} vs depth (scale ${scale})`, xLabel: 'depth L', yLabel: 'effective rank',
-    series: band('', rankDepth.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
-  }));
-  files.push(await plot(o.out, 'rank-vs-scale.png', {
-    title: `Hadamard ODE: effective rank at t = ${horizon} vs init scale (L=${scaleDepth})`, xLabel: 'init scale ||sigma(0)||', yLabel: 'effective rank', logX: true,
-    series: band('', rankScale.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
-  }));
-  files.push(await plot(o.out, 'kl-to-collapse.png', {
-    title: 'KL to neural collapse from an alternating start', xLabel: 't', yLabel: 'KL(u || sigma^)', logX: true,
-    series: [
-      { name: `L=${klDepth}`, points: kl.deep.times.slice(1).map((t, j) => [t, kl.deep.klToCollapse[j + 1]!] as const) },
-      { name: 'L=1', points: kl.shallow.times.slice(1).map((t, j) => [t, kl.shallow.klToCollapse[j + 1]!] as const) },
-    ],
-  }));
-  const klGrows = kl.deep.klToCollapse.every((v, i, a) => i === 0 || v >= a[i - 1]! - 1e-12);
-  console.log('depth  effective rank at the horizon (mean +- std)');
-  for (const r of rankDepth) console.log(`${String(r.value).padStart(5)}  ${r.effectiveRank.toFixed(3)} +- ${r.effectiveRankStd.toFixed(3)}`);
-  console.log(`KL to collapse at L=${klDepth}: ${kl.deep.klToCollapse[0]!.toFixed(4)} -> ${kl.deep.klToCollapse.at(-1)!.toFixed(4)} (${klGrows ? 'grows monotonically' : 'not monotone'}); at L=1: -> ${kl.shallow.klToCollapse.at(-1)!.toFixed(4)}`);
-  const path = await writeResults(o.out, {
-    ...(await provenance(undefined, 'ode', config, seed)),
-    trajectories,
-    rankVsDepth: rankDepth.map((r) => ({ depth: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
-    rankVsScale: rankScale.map((r) => ({ scale: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
-    klGrowth: { ...kl, monotone: klGrows },
-  });
-  console.log(`wrote ${path} and ${files.length} plots`);
 }
+
+/** Each trajectory holds (points x K) f64 values several times over: refuse --points that cannot fit before integrating. */
+function checkOdeSize(points: number, trajectories: number, classes: number): void {
+  // a trajectory keeps times, states, normalized states and KL (about 3 K + 2 numbers per point), plus JSON text for results.json (~20 bytes a number)
+  const bytes = (trajectories + 2) * points * (3 * classes + 2) * (8 + 20);
+  checkHostMemory(bytes, `--points ${points} (${trajectories + 2} trajectories of ${classes} values per point)`, 'lower --points');
+  if (points > ODE_MAX_POINTS) throw new Error(`--points must be at most ${ODE_MAX_POINTS} (output times per trajectory; the plots show no more), got ${points}`);
+}
+
+/** More output times than any plot or table can show. */
+const ODE_MAX_POINTS = 1_000_000;
 
 // ---------------------------------------------------------------- registration
 
-function fail(e: unknown): never {
-  console.error(`ncgpu ufm: ${(e as Error).message}`);
-  process.exit(1);
-}
+const fail = failWith('ncgpu ufm');
+const OVERWRITE_HELP = "replace the results of another run in --out (its files are removed first)";
 
 export function registerUfmCommand(program: Command): void {
   const ufm = program.command('ufm').description('deep unconstrained features model: gradient descent, Hadamard ODE, low-rank bias of depth');
@@ -481,25 +502,27 @@ export function registerUfmCommand(program: Command): void {
   ufm
     .command('train')
     .description('train one deep UFM with full-batch gradient descent and record its trajectory')
-    .option('--classes <K>', 'number of classes', '4')
-    .option('--n-per-class <n>', 'samples per class', '5')
-    .option('--width <d>', 'width d', '32')
-    .option('--depth <L>', 'number of weight matrices L (1 = shallow UFM)', '3')
-    .option('--init <kind>', "'random' (entries N(0, s^2/d)) or 'hadamard' (K a power of 2)", 'random')
+    .option('--classes <K>', 'number of classes (default 4)')
+    .option('--n-per-class <n>', 'samples per class (default 5)')
+    .option('--width <d>', 'width d (default 32)')
+    .option('--depth <L>', 'number of weight matrices L (1 = shallow UFM) (default 3)')
+    .option('--init <kind>', "'random' (entries N(0, s^2/d)) or 'hadamard' (K a power of 2) (default random)")
     .option('--init-scale <s>', 'random: s in units of 1/sqrt(width) (default 0.3); hadamard: norm of the initial sigma (default 0.1)')
     .option('--sigma <list>', 'hadamard: sigma_0..sigma_{K-1} (default: uniform random, scaled to --init-scale, sigma_0 = 0)')
     .option('--embedding-seed <seed>', 'hadamard: random orthonormal embedding (default: the first K axes)')
-    .option('--seed <seed>', 'random seed', '0')
-    .option('--lr <rate>', 'learning rate', '0.05')
-    .option('--steps <T>', 'step cap', '20000')
-    .option('--weight-decay <lambda>', 'weight decay on all parameters', '0')
+    .option('--seed <seed>', 'random seed (default 0)')
+    .option('--lr <rate>', 'learning rate (default 0.05)')
+    .option('--steps <T>', 'step cap (default 20000)')
+    .option('--weight-decay <lambda>', 'weight decay on all parameters (default 0)')
     .option('--weight-decay-steps <T0>', 'apply the weight decay to the first T0 steps only')
     .option('--log-every <k>', 'measure every k steps (default: steps / 100)')
     .option('--loss-target <loss>', 'stop once the training loss is at most this')
     .option('--balancedness', 'also measure ||W_{l+1}^T W_{l+1} - W_l W_l^T|| and its drift (two d x d products per layer)')
     .option('--checkpoint-every <k>', 'write --out/checkpoint.ufm every k steps')
-    .option('--resume <path>', 'continue from a checkpoint (shape and init come from it)')
-    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')}`, 'auto')
+    .option('--resume <path>', 'continue from a checkpoint: every setting comes from it; a flag that differs is refused unless listed in --override')
+    .option('--override <options>', 'with --resume: options (comma-separated, e.g. lr,log-every) allowed to differ from the checkpoint; recorded in results.json')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
     .action((opts: UfmTrainCommandOptions) => runUfmTrain(opts).catch(fail));
 
@@ -519,7 +542,8 @@ export function registerUfmCommand(program: Command): void {
     .option('--weight-decay <lambda>', 'weight decay during the first --weight-decay-steps steps')
     .option('--weight-decay-steps <T0>', 'steps with weight decay')
     .option('--loss-target <loss>', 'stop a run once its training loss is at most this')
-    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')}`, 'auto')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
     .action((opts: UfmSweepCommandOptions) => runUfmSweep(opts).catch(fail));
 

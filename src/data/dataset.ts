@@ -72,6 +72,11 @@ export interface SplitOptions {
   testPerClass?: number;
   /** seed of the per-class shuffle (default 0) */
   seed?: number;
+  /**
+   * training samples every class must get (default 1). Within-class statistics (NC1, Sigma_W)
+   * need 2: with one sample per class they are 0 and look like perfect collapse.
+   */
+  minTrainPerClass?: number;
 }
 
 /**
@@ -85,16 +90,23 @@ export function splitByClass(ds: Dataset, options: SplitOptions = {}): DatasetSp
   const [, d] = ds.shape;
   const byClass: number[][] = Array.from({ length: ds.k }, () => []);
   ds.labels.forEach((y, i) => byClass[y]!.push(i));
-  const smallest = Math.min(...byClass.map((c) => c.length));
-  const nPerClass = options.nPerClass ?? smallest - testPerClass;
-  for (const [name, v, min] of [['nPerClass', nPerClass, 1], ['testPerClass', testPerClass, 0]] as const) {
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`splitByClass: ${name} must be an integer >= ${min}, got ${v}`);
+  const minTrain = options.minTrainPerClass ?? 1;
+  if (!Number.isInteger(testPerClass) || testPerClass < 0) throw new RangeError(`splitByClass: testPerClass must be an integer >= 0, got ${testPerClass}`);
+  const empty = byClass.findIndex((c) => c.length === 0);
+  if (empty >= 0) {
+    throw new RangeError(`splitByClass: class ${empty} (${ds.names[empty]}) has no samples; the labels must use every class 0..${ds.k - 1} (K = ${ds.k}), so label ${empty} is missing or a label is out of range`);
   }
-  const short = byClass.findIndex((c) => c.length < nPerClass + testPerClass);
+  const smallestClass = byClass.reduce((best, c, i) => (c.length < byClass[best]!.length ? i : best), 0);
+  const nPerClass = options.nPerClass ?? byClass[smallestClass]!.length - testPerClass;
+  if (options.nPerClass !== undefined && (!Number.isInteger(nPerClass) || nPerClass < 1)) {
+    throw new RangeError(`splitByClass: nPerClass must be an integer >= 1, got ${nPerClass}`);
+  }
+  const short = byClass.findIndex((c) => c.length < Math.max(nPerClass, minTrain) + testPerClass);
   if (short >= 0) {
-    throw new RangeError(
-      `splitByClass: class ${short} (${ds.names[short]}) has ${byClass[short]!.length} samples but ${nPerClass} train + ${testPerClass} test per class were asked for`,
-    );
+    const has = `splitByClass: class ${short} (${ds.names[short]}) has ${byClass[short]!.length} samples`;
+    throw new RangeError(options.nPerClass !== undefined && nPerClass >= minTrain
+      ? `${has} but ${nPerClass} train + ${testPerClass} test per class were asked for`
+      : `${has} but the split needs at least ${minTrain} train + ${testPerClass} test per class (within-class statistics need ${minTrain} training samples of every class)`);
   }
   // one Rng stream, classes in order: the same seed gives the same split
   const rng = new Rng(seed);
@@ -119,4 +131,23 @@ export function splitByClass(ds: Dataset, options: SplitOptions = {}): DatasetSp
     return o;
   });
   return { test: pick(testPerClass, 0, order), train: pick(nPerClass, testPerClass, order) };
+}
+
+/**
+ * What a balanced split left out of `ds`: undefined when it used every sample, else a sentence
+ * saying how many and why (every class gets as many samples as the split takes from the smallest).
+ */
+export function splitDrops(ds: Dataset, split: DatasetSplit): { dropped: number; total: number; message: string } | undefined {
+  const total = ds.shape[0];
+  const used = split.train.shape[0] + split.test.shape[0];
+  if (used >= total) return undefined;
+  const counts = new Array<number>(ds.k).fill(0);
+  ds.labels.forEach((y) => counts[y]!++);
+  const per = used / ds.k;
+  const smallest = counts.indexOf(Math.min(...counts));
+  return {
+    dropped: total - used,
+    total,
+    message: `the split takes ${per} samples from each of the ${ds.k} classes (class ${ds.names[smallest]} has ${counts[smallest]}), so ${total - used} of the ${total} samples are left out`,
+  };
 }

@@ -9,8 +9,15 @@
  *                 `tensors: [{ ...the caller's description, rows, cols, offset }]`
  *   then          the tensors as raw f32 at the byte offsets the header gives (from the start of
  *                 the data block)
+ *   last 32 bytes the SHA-256 of everything before them (the header says integrity: 'sha256';
+ *                 files written before ncgpu sealed them lack both and are read unchecked)
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomicFile.js';
+
+const INTEGRITY = 'sha256';
+const DIGEST_BYTES = 32;
 
 export interface TensorToWrite<E> {
   /** what the header records about the tensor besides its offset, e.g. { name, rows, cols } */
@@ -32,7 +39,7 @@ export async function writeTensorFile<E extends object>(
     offset += data.byteLength;
     return e;
   });
-  let json = Buffer.from(JSON.stringify({ ...header, tensors: entries }), 'utf8');
+  let json = Buffer.from(JSON.stringify({ ...header, tensors: entries, integrity: INTEGRITY }), 'utf8');
   const padded = Math.ceil(json.length / 4) * 4;
   if (padded !== json.length) json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
   const prefix = Buffer.alloc(12);
@@ -40,9 +47,8 @@ export async function writeTensorFile<E extends object>(
   prefix.writeUInt32LE(json.length, 8);
   const body = Buffer.alloc(offset);
   tensors.forEach((t, i) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(body, entries[i]!.offset));
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, Buffer.concat([prefix, json, body]));
-  await rename(tmp, path);
+  const content = Buffer.concat([prefix, json, body]);
+  await writeFileAtomic(path, Buffer.concat([content, createHash('sha256').update(content).digest()]));
 }
 
 export interface StoredTensorEntry {
@@ -62,7 +68,7 @@ export interface TensorFile<H> {
  * the caller expects (wrong magic, truncated, header not JSON, a tensor past the end).
  */
 export async function readTensorFile<H>(path: string, magic: string, bad: (why: string) => Error): Promise<TensorFile<H>> {
-  const buf = await readFile(path);
+  let buf = await readFile(path);
   if (buf.length < 12 || buf.toString('latin1', 0, 8) !== magic) throw bad('wrong magic bytes');
   const h = buf.readUInt32LE(8);
   if (12 + h > buf.length) throw bad('truncated header');
@@ -73,6 +79,16 @@ export async function readTensorFile<H>(path: string, magic: string, bad: (why: 
     throw bad(`header is not JSON: ${(e as Error).message}`);
   }
   if (!Array.isArray(header.tensors)) throw bad('the header has no tensor table');
+  const sealed = (header as { integrity?: unknown }).integrity;
+  if (sealed !== undefined) {
+    if (sealed !== INTEGRITY) throw bad(`unknown integrity check '${String(sealed)}'`);
+    if (buf.length < 12 + h + DIGEST_BYTES) throw bad('truncated: the checksum is missing');
+    const end = buf.length - DIGEST_BYTES;
+    if (!createHash('sha256').update(buf.subarray(0, end)).digest().equals(buf.subarray(end))) {
+      throw bad('checksum mismatch: the file was changed or damaged after it was written');
+    }
+    buf = buf.subarray(0, end);
+  }
   const start = 12 + h;
   return {
     header,

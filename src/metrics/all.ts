@@ -13,7 +13,7 @@ import { ShapeError } from '../ops/validate.js';
 import type { Matrix } from '../tensor.js';
 import { classStats, type ClassStats, type GlobalMeanMode } from './classStats.js';
 import { isMatrix, onContextOf, toHostF64, UndefinedMetricError, type MatrixLike } from './inputs.js';
-import { centeredClassMeans } from './means.js';
+import { assertMeansDistinct, centeredMeans as centeredMeansOf } from './means.js';
 import { normalizedMargin } from './margins.js';
 import { cdnv, nc1Papyan, nc1Quotient } from './nc1.js';
 import { equinorm, etfError, nc2A, nc2B, nc2GramMse } from './nc2.js';
@@ -112,9 +112,17 @@ export async function computeAllMetrics(inputs: MetricInputs, options: AllMetric
   await add('nc2GramMse', 'NC2  Gram MSE vs simplex ETF', () => nc2GramMse(stats));
   await add('etfError', 'simplex ETF error', () => etfError(stats));
   await add('equinorm', 'equinorm (CV of centered mean norms)', () => equinorm(stats));
-  const centeredMeans = await centeredClassMeans(stats);
-  await add('meansEffectiveRank', 'effective rank of centered means', () => effectiveRank(centeredMeans));
-  await add('meansStableRank', 'stable rank of centered means', () => stableRank(centeredMeans));
+  // the centered means of coinciding classes are rounding noise: their spectrum would be a rank of noise
+  const means = await centeredMeansOf('computeAllMetrics', stats);
+  const centeredMeans = { data: means.centered, rows: means.k, cols: means.p };
+  await add('meansEffectiveRank', 'effective rank of centered means', () => {
+    assertMeansDistinct('effectiveRank', means, 'the effective rank of the centered means');
+    return effectiveRank(centeredMeans);
+  });
+  await add('meansStableRank', 'stable rank of centered means', () => {
+    assertMeansDistinct('stableRank', means, 'the stable rank of the centered means');
+    return stableRank(centeredMeans);
+  });
 
   if (weights !== undefined) {
     const w = await toHostF64('computeAllMetrics', 'weights', weights);
@@ -132,11 +140,15 @@ export async function computeAllMetrics(inputs: MetricInputs, options: AllMetric
       return nc4.result.agreement;
     });
     const r4 = nc4.result;
-    if (r4) {
-      await add('nc4Mismatch', 'NC4  mismatch (1 - agreement)', () => r4.mismatch);
-      await add('nccAccuracy', 'nearest-class-mean accuracy', () => r4.nccAccuracy!);
-      await add('classifierAccuracy', 'classifier accuracy', () => r4.classifierAccuracy!);
-    }
+    // when NC4 is undefined its accuracies are too (they would count tie-breaking): same reason
+    const why = rows.at(-1)!.reason;
+    const from = (v: () => number) => () => {
+      if (!r4) throw new UndefinedMetricError(why!);
+      return v();
+    };
+    await add('nc4Mismatch', 'NC4  mismatch (1 - agreement)', from(() => r4!.mismatch));
+    await add('nccAccuracy', 'nearest-class-mean accuracy', from(() => r4!.nccAccuracy!));
+    await add('classifierAccuracy', 'classifier accuracy', from(() => r4!.classifierAccuracy!));
     if (!(outputs && outputs.cols === k)) {
       await add('normalizedMargin', 'normalized margin of W x + b', async () => {
         const { matrix: wm, owned } = onContextOf('computeAllMetrics', 'weights', w, features);

@@ -7,9 +7,9 @@ import { matmul } from '../ops/matmul.js';
 import { ShapeError } from '../ops/validate.js';
 import type { Matrix } from '../tensor.js';
 import {
-  assertFiniteValues, checkClassLabels, explainNonFinite, isAllFinite, isMatrix, toHostF64, type MatrixLike,
+  assertFiniteValues, checkClassLabels, explainNonFinite, F32_EPS, isAllFinite, isMatrix, toHostF64, UndefinedMetricError, type MatrixLike,
 } from './inputs.js';
-import { centeredMeans, type MeansInput } from './means.js';
+import { assertMeansDistinct, centeredMeans, type MeansInput } from './means.js';
 
 /**
  * NC4: how often the nearest-class-mean classifier agrees with the network's classifier, and the
@@ -26,6 +26,31 @@ export interface Nc4Result {
   nccAccuracy: number | null;
   /** with labels: accuracy of the classifier */
   classifierAccuracy: number | null;
+}
+
+/**
+ * Throws when x -> W x + b gives every class the same score for every x (W's rows equal to f32
+ * precision and b constant), e.g. W = 0: its decisions would all be ties.
+ */
+function assertClassifierNotConstant(op: string, w: ArrayLike<number>, b: Float64Array, k: number, p: number): void {
+  let spread = 0;
+  let scale = 0;
+  for (let j = 0; j < p; j++) {
+    let mean = 0;
+    for (let c = 0; c < k; c++) mean += w[c * p + j]! / k;
+    for (let c = 0; c < k; c++) {
+      spread += (w[c * p + j]! - mean) ** 2;
+      scale += w[c * p + j]! ** 2;
+    }
+  }
+  const bMax = Math.max(...b);
+  const bMin = Math.min(...b);
+  const bScale = Math.max(Math.abs(bMax), Math.abs(bMin));
+  const rowsEqual = spread === 0 || spread <= F32_EPS * F32_EPS * scale;
+  const biasConstant = bMax - bMin === 0 || bMax - bMin <= F32_EPS * bScale;
+  if (rowsEqual && biasConstant) {
+    throw new UndefinedMetricError(`${op}: the classifier scores every class alike (the rows of W are equal${scale === 0 ? ', W = 0' : ''} and b is constant), so its decisions are ties; NC4 and its accuracy are undefined`);
+  }
 }
 
 /**
@@ -57,6 +82,10 @@ export async function nc4Agreement(
   }
   const n = features.rows;
   if (n === 0) throw new RangeError(`${op}: there are no samples`);
+  // with coinciding means the nearest-class-mean rule answers by tie-breaking, and a classifier
+  // that scores every class alike does the same: agreement and accuracy would measure the tie rule
+  assertMeansDistinct(op, m, 'NC4 (the nearest-class-mean rule only breaks ties)');
+  assertClassifierNotConstant(op, w.data, bias, k, p);
   const y = labels === undefined || labels === null ? null : checkClassLabels(op, labels, n, k);
 
   // W x + b = W (x - mu_G) + (W mu_G + b)

@@ -43,7 +43,8 @@ export interface NystromOptions {
   /**
    * an eigenfunction that is (numerically) a combination of the earlier ones on the test points
    * (small eigenvalues on few test points): 'throw' (default) an UndefinedMetricError, or
-   * 'truncate' the view before it (`truncated` says where)
+   * 'truncate' the view before it (`truncated` says where). 'truncate' also stops the view where
+   * the features' rank or the test points end when `components` asks for more
    */
   onDependent?: 'throw' | 'truncate';
 }
@@ -196,12 +197,16 @@ export async function nystromView(
     // centering the test points takes one dimension away from them
     const testRoom = bigN - (centered ? 1 : 0);
     let m = Math.min(rank, testRoom);
+    let asked = m;
     if (options.components !== undefined) {
       const c = options.components;
       if (!Number.isInteger(c) || c < dropped + 1) throw new RangeError(`${op}: 'components' must be an integer >= ${dropped + 1}, got ${c}`);
-      if (c > rank) throw new RangeError(`${op}: 'components' = ${c} exceeds the ${rank} nonzero singular values of the training features`);
-      if (c > testRoom) throw new RangeError(`${op}: 'components' = ${c} exceeds what ${bigN} test points can hold (${testRoom})`);
-      m = c;
+      // 'truncate' also covers more components than the features have: the view stops where they end
+      const truncate = options.onDependent === 'truncate';
+      if (c > rank && !truncate) throw new RangeError(`${op}: 'components' = ${c} exceeds the ${rank} nonzero singular values of the training features`);
+      if (c > testRoom && !truncate) throw new RangeError(`${op}: 'components' = ${c} exceeds what ${bigN} test points can hold (${testRoom})`);
+      asked = c;
+      m = Math.min(c, rank, testRoom);
     }
     if (m <= dropped) throw new UndefinedMetricError(`${op}: the training features have only ${rank} nonzero singular value(s); nothing is left after dropping the first`);
 
@@ -282,7 +287,7 @@ export async function nystromView(
       outputDim: oBasis.length,
       nTrain: n,
       nTest: bigN,
-      truncated: used < m ? { kept: used, asked: m } : null,
+      truncated: used < asked ? { kept: used, asked } : null,
     };
   } finally {
     for (const x of owned) x.dispose();

@@ -230,7 +230,10 @@ export async function agopDetailed(
 }
 
 function zeroAgop(op: string, normalize: AgopNormalization): RangeError {
-  return new RangeError(`${op}: the AGOP is zero (the predictor is constant over the points), so normalize '${normalize}' is undefined`);
+  return new RangeError(
+    `${op}: the AGOP is zero (the predictor is constant over the points), so normalize '${normalize}' is undefined; ` +
+      'a kernel bandwidth much smaller than the distances between points makes every kernel value between distinct points vanish and the predictor flat: raise the bandwidth (--bandwidth)',
+  );
 }
 
 /** The (by default max-normalized) AGOP, d x d. See `agopDetailed`. */

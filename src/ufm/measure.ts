@@ -169,7 +169,7 @@ export interface LogitMeasurement {
   centeredSingularValues: number[];
   /** centeredSingularValues / their sum */
   normalizedSingularValues: number[];
-  /** effective rank of E_K Zbar E_K (1..K-1) */
+  /** effective rank of E_K Zbar E_K (1..K-1); NaN when undefined (see `undefined`) */
   effectiveRank: number;
   /** min_i (z_i[y_i] - max_{k != y_i} z_i[k]) / ||Z||_F */
   normalizedMargin: number;
@@ -181,7 +181,17 @@ export interface LogitMeasurement {
   hadamardSigma?: number[];
   /** angles between adjacent class means (when asked for) */
   kgon?: AdjacentAngles;
+  /** why a value above is NaN: metric name -> reason */
+  undefined?: Record<string, string>;
 }
+
+/**
+ * Logits enter the loss through a softmax, which cannot tell apart logits closer than f32's
+ * resolution: class-mean logits whose centered spread is below it (a deep model whose output
+ * vanished) have no shape the loss sees, so their rank, margin and KL are rounding noise.
+ */
+const LOGIT_RESOLUTION = 2 ** -23;
+const SHAPE_METRICS = ['effectiveRank', 'normalizedMargin', 'klToCollapse', 'nc2Logits'] as const;
 
 /**
  * Collapse measurements of UFM logits Z (K x N, samples ordered by class): singular values and
@@ -213,16 +223,21 @@ export async function measureLogits(
       return NaN;
     }
   };
-  const allZero = centered.every((v) => v === 0);
+  const largest = Math.max(0, ...Array.from(centered, Math.abs));
+  const noise = largest <= LOGIT_RESOLUTION;
   const out: LogitMeasurement = {
     singularValues: Array.from(sv),
     centeredSingularValues: Array.from(centered),
-    normalizedSingularValues: Array.from(normalizeValues(centered)),
-    effectiveRank: allZero ? NaN : effectiveRankOf(centered),
-    normalizedMargin: await undefinedAsNaN(() => normalizedMargin({ data: zt, rows: N, cols: k }, labels)),
-    klToCollapse: allZero ? NaN : klToCollapse(centered),
-    nc2Logits: await undefinedAsNaN(() => etfError({ data: meansByRow, rows: k, cols: k })),
+    normalizedSingularValues: noise ? Array.from(centered, () => NaN) : Array.from(normalizeValues(centered)),
+    effectiveRank: noise ? NaN : effectiveRankOf(centered),
+    normalizedMargin: noise ? NaN : await undefinedAsNaN(() => normalizedMargin({ data: zt, rows: N, cols: k }, labels)),
+    klToCollapse: noise ? NaN : klToCollapse(centered),
+    nc2Logits: noise ? NaN : await undefinedAsNaN(() => etfError({ data: meansByRow, rows: k, cols: k })),
   };
+  if (noise) {
+    const why = `the centered class-mean logits (largest singular value ${largest.toExponential(2)}) are below the f32 resolution of the softmax (${LOGIT_RESOLUTION.toExponential(2)}): the model's output has vanished and their shape is rounding noise`;
+    out.undefined = Object.fromEntries(SHAPE_METRICS.map((m) => [m, why]));
+  }
   if (options.hadamard && isPowerOfTwo(k)) out.hadamardSigma = Array.from(hadamardSpectrum(zbar, k));
   if (options.kgon && k >= 3) out.kgon = adjacentAngles(zbar, k);
   return out;

@@ -193,7 +193,8 @@ export async function trainUfm(model: UfmModel, options: UfmTrainOptions, resume
       if (!Number.isFinite(current.loss)) {
         throw new RangeError(`trainUfm: the loss at step ${state.step} is ${current.loss} before training; the initial parameters are unusable`);
       }
-      await log(current);
+      // a checkpoint between two log steps resumes without a row the uninterrupted run would not have
+      if (state.logs.length === 0 || state.step % logEvery === 0) await log(current);
     } else {
       current = state.logs[state.logs.length - 1]!;
     }
