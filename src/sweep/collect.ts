@@ -50,12 +50,16 @@ function toCsv(cells: (CollectedCell & { scalars: Record<string, number> })[]): 
 
 const fileSafe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
 
-/** Scalars worth a plot: finite somewhere and not the same in every cell. */
-function varyingScalars(cells: { scalars: Record<string, number> }[]): string[] {
+/**
+ * Scalars worth a plot: finite somewhere, not the same in every cell, and not a copy of a grid
+ * axis (a sweep command's results echo its depth and seed).
+ */
+function varyingScalars(cells: { values: Record<string, FlagValue>; scalars: Record<string, number> }[], axes: string[]): string[] {
   const names = [...new Set(cells.flatMap((c) => Object.keys(c.scalars)))];
+  const mirrors = (n: string) => axes.some((a) => cells.every((c) => c.scalars[n] === Number(c.values[a])));
   return names.filter((n) => {
     const v = cells.map((c) => c.scalars[n]).filter((x): x is number => x !== undefined && Number.isFinite(x));
-    return v.length > 0 && v.some((x) => x !== v[0]);
+    return v.length > 0 && v.some((x) => x !== v[0]) && !mirrors(n);
   });
 }
 
@@ -87,7 +91,7 @@ async function writePlots(out: string, cells: (CollectedCell & { scalars: Record
   if (done.length === 0 || numericAxes.length === 0) return files;
   await mkdir(join(out, 'plots'), { recursive: true });
   const commands = [...new Set(done.map((c) => c.command))].join(', ');
-  for (const scalar of varyingScalars(done)) {
+  for (const scalar of varyingScalars(done, axes)) {
     for (const axis of numericAxes) {
       const others = numericAxes.filter((a) => a !== axis).concat(axes.filter((a) => !SEED_AXES.has(a) && !numericAxes.includes(a)));
       const series = axisSeries(done, axis, scalar, others);

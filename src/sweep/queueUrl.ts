@@ -46,13 +46,15 @@ export async function connectRedis(a: QueueAddress, persistent: boolean): Promis
     host: a.host, port: a.port, lazyConnect: true, maxRetriesPerRequest: null,
     ...(persistent ? { retryStrategy: (times: number) => Math.min(times * 200, 2000) } : { retryStrategy: () => null, connectTimeout: 5000 }),
   });
-  // without a listener ioredis prints every failed reconnect as an unhandled error event
-  redis.on('error', () => {});
+  // the listener also keeps ioredis from printing every failed reconnect as an unhandled error;
+  // the socket's error (ECONNREFUSED ...) says more than connect()'s 'Connection is closed'
+  let socketError: unknown;
+  redis.on('error', (e) => (socketError = e));
   try {
     await redis.connect();
   } catch (e) {
     redis.disconnect();
-    throw new Error(`cannot reach ${describeRedis(a)} (${redisErrorText(e)}); is redis-server running there? (--queue ${a.url})`);
+    throw new Error(`cannot reach ${describeRedis(a)} (${redisErrorText(socketError ?? e)}); is redis-server running there? (--queue ${a.url})`);
   }
   return redis;
 }

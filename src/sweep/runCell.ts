@@ -58,10 +58,10 @@ function cliEntry(): string {
 /** Node flags to pass on (the tsx loader), minus debugger flags that would clash on one port. */
 const childExecArgv = () => process.execArgv.filter((a) => !a.startsWith('--inspect'));
 
-/** The last lines of the cell's log: what the command said before it failed. */
-async function logTail(path: string, lines = 8): Promise<string> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.trim().split('\n').slice(-lines).join('\n');
+/** The last lines this attempt wrote to the cell's log (from byte `from`): what the command said before it failed. */
+async function logTail(path: string, from: number, lines = 6): Promise<string> {
+  const text = (await readFile(path).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
+  return text.trim().split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
 }
 
 export class CellError extends Error {}
@@ -91,6 +91,7 @@ export async function runCell(cell: Cell, root: string, signal?: AbortSignal): P
   await appendFile(logPath, `\n$ ncgpu ${argv.join(' ')}\n`);
   const started = performance.now();
   const log = await open(logPath, 'a');
+  const attemptStart = (await log.stat()).size;
   let code: number | null;
   let killedBy: NodeJS.Signals | null;
   try {
@@ -107,7 +108,7 @@ export async function runCell(cell: Cell, root: string, signal?: AbortSignal): P
   if (signal?.aborted) throw new CellError('stopped');
   if (code !== 0) {
     const why = killedBy ? `killed by ${killedBy}` : `exit code ${code}`;
-    throw new CellError(`ncgpu ${cell.command} failed (${why}): ${await logTail(logPath)}`);
+    throw new CellError(`ncgpu ${cell.command} failed (${why}): ${await logTail(logPath, attemptStart)}`);
   }
   const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8'));
   const record: CellRecord = {
