@@ -30,6 +30,7 @@ import { svdNc1, type SvdNc1Measurement } from '../nn/experiments/svdNc1.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../nn/schedule.js';
 import { VERSION } from '../version.js';
 import { progressBar } from './progress.js';
+import { addGridOptions, runCommandAsGrid, type GridRunOptions } from './sweepGrid.js';
 
 // ---------------------------------------------------------------- argument parsing
 
@@ -512,7 +513,7 @@ const backendOption = `backend: ${BACKEND_CHOICES.join(', ')}`;
 export function registerNnCommand(program: Command): void {
   const nn = program.command('nn').description('trainable networks: collapse vs depth (ResNet, transformer), richness D_LR, SVD view of NC1 and the NFA');
 
-  nn.command('depth-sweep')
+  const depthSweepCommand = nn.command('depth-sweep')
     .description('seed 003 Fig. 1: log10 NC1, NC2A, NC2B, NC3 at the end of training vs depth')
     .option('--arch <name>', `${DEPTH_ARCHS.join(' | ')} (L-RN1 or L-T11)`, 'resnet')
     .option('--depths <list>', 'depths (blocks)', '2,3,5,8,13')
@@ -535,8 +536,9 @@ export function registerNnCommand(program: Command): void {
     .option('--vocab <V>', 'tokens: vocabulary size = classes (default 8)')
     .option('--seq-len <T>', 'tokens: sequence length (default 8)')
     .option('--backend <name>', backendOption, 'auto')
-    .requiredOption('--out <dir>', 'output folder for results.json and plots')
-    .action((opts: DepthSweepCommandOptions) => runDepthSweep(opts).catch(fail));
+    .requiredOption('--out <dir>', 'output folder for results.json and plots');
+  addGridOptions(depthSweepCommand).action((opts: DepthSweepCommandOptions & GridRunOptions, cmd: Command) =>
+    (opts.workers !== undefined || opts.queue !== undefined ? runCommandAsGrid('nn depth-sweep', cmd, { ...opts }) : runDepthSweep(opts)).catch(fail));
 
   nn.command('richness')
     .description('seed 002 Fig. 1: full backprop (rich) vs last layer only (lazy) on label-encoded MNIST: accuracy, D_LR, eigenfunction view; D_LR vs target downscaling')

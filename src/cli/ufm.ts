@@ -18,6 +18,7 @@ import { solveHadamardOde } from '../ufm/ode.js';
 import { trainUfm, type UfmMeasurement, type UfmTrainState } from '../ufm/train.js';
 import { VERSION } from '../version.js';
 import { progressBar } from './progress.js';
+import { addGridOptions, runCommandAsGrid, type GridRunOptions } from './sweepGrid.js';
 
 // ---------------------------------------------------------------- argument parsing
 
@@ -503,7 +504,7 @@ export function registerUfmCommand(program: Command): void {
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
     .action((opts: UfmTrainCommandOptions) => runUfmTrain(opts).catch(fail));
 
-  ufm
+  const sweep = ufm
     .command('sweep')
     .description('final effective rank vs depth from random init (or, with --widths, initial ETF alignment and final rank vs width)')
     .option('--classes <K>', 'number of classes', '4')
@@ -520,8 +521,9 @@ export function registerUfmCommand(program: Command): void {
     .option('--weight-decay-steps <T0>', 'steps with weight decay')
     .option('--loss-target <loss>', 'stop a run once its training loss is at most this')
     .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')}`, 'auto')
-    .requiredOption('--out <dir>', 'output folder for results.json and plots')
-    .action((opts: UfmSweepCommandOptions) => runUfmSweep(opts).catch(fail));
+    .requiredOption('--out <dir>', 'output folder for results.json and plots');
+  addGridOptions(sweep).action((opts: UfmSweepCommandOptions & GridRunOptions, cmd: Command) =>
+    (opts.workers !== undefined || opts.queue !== undefined ? runCommandAsGrid('ufm sweep', cmd, { ...opts }) : runUfmSweep(opts)).catch(fail));
 
   ufm
     .command('ode')
