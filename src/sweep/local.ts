@@ -43,7 +43,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 async function runWithRetries(cell: Cell, root: string, o: LocalRunOptions): Promise<CellOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runCell(cell, root, o.signal);
+      return await runCell(cell, root, { signal: o.signal, concurrent: o.workers });
     } catch (e) {
       if (o.signal?.aborted || attempt >= o.attempts) throw e;
       await sleep(o.backoffMs * 2 ** (attempt - 1), o.signal);

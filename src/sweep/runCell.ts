@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHECKPOINT_FILES } from './commands.js';
@@ -70,7 +70,23 @@ export class CellError extends Error {}
  * Runs the cell unless it has already finished in `root` (then returns the stored outcome).
  * Resumes from the command's checkpoint when an earlier attempt left one.
  */
-export async function runCell(cell: Cell, root: string, signal?: AbortSignal): Promise<CellOutcome> {
+export interface RunCellOptions {
+  signal?: AbortSignal;
+  /** cells running at once on this machine: each cell's BLAS and addon threads get a share of the cores */
+  concurrent?: number;
+}
+
+/**
+ * NCGPU_THREADS for a cell: the cores split among the cells running at once. OpenBLAS threads
+ * spin while they wait, so two cells each using every core run slower together than one after
+ * the other. A user's own NCGPU_THREADS wins.
+ */
+export function cellThreads(concurrent: number): string {
+  return process.env.NCGPU_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, concurrent))));
+}
+
+export async function runCell(cell: Cell, root: string, o: RunCellOptions = {}): Promise<CellOutcome> {
+  const { signal } = o;
   const done = await readFinishedCell(root, cell.key);
   if (done) return done;
   const dir = cellFolder(root, cell.key);
@@ -97,7 +113,7 @@ export async function runCell(cell: Cell, root: string, signal?: AbortSignal): P
   try {
     [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       const child = spawn(process.execPath, [...childExecArgv(), cliEntry(), ...argv], {
-        stdio: ['ignore', log.fd, log.fd], signal, killSignal: 'SIGTERM', env: { ...process.env, [PARENT_ENV]: String(process.pid) },
+        stdio: ['ignore', log.fd, log.fd], signal, killSignal: 'SIGTERM', env: { ...process.env, [PARENT_ENV]: String(process.pid), NCGPU_THREADS: cellThreads(o.concurrent ?? 1) },
       });
       child.on('error', (e) => (e.name === 'AbortError' ? undefined : reject(e)));
       child.on('exit', (c, s) => resolve([c, s]));

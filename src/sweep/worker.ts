@@ -59,7 +59,7 @@ export async function startWorker(a: QueueAddress, o: WorkerOptions): Promise<Ru
     await job.updateProgress(me);
     o.log(`${label}: started, attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}`);
     try {
-      const { record, results } = await runCell(cell, root);
+      const { record, results } = await runCell(cell, root, { concurrent: o.concurrency });
       o.log(`${label}: done in ${record.seconds.toFixed(1)} s${record.resumedFrom ? ' (resumed from its checkpoint)' : ''}`);
       return results;
     } catch (e) {
