@@ -155,6 +155,28 @@ describe('ncgpu sweep run (local)', () => {
   }, GRID_TIMEOUT);
 });
 
+describe('ncgpu sweep run, interrupted', () => {
+  it('Ctrl-C stops the running cell; a rerun resumes it from its checkpoint', async () => {
+    const out = join(tmp, 'interrupted');
+    const grid = writeGrid('interrupted', { command: 'ufm train', args: { ...tiny, steps: 10000, 'checkpoint-every': 500, depth: 2 }, grid: { seed: [0] } });
+    const run = new CliProcess(['sweep', 'run', grid, '--out', out, '--no-plots']);
+    const cells = join(out, 'cells');
+    const checkpointed = () => existsSync(cells) && readdirSync(cells).some((k) => existsSync(join(cells, k, 'checkpoint.ufm')));
+    for (let i = 0; i < 1200 && !checkpointed(); i++) await sleep(100);
+    expect(checkpointed()).toBe(true);
+    await run.stop('SIGINT');
+    expect(run.child.exitCode).toBe(130);
+    expect(run.output).toMatch(/rerun the same command to resume/);
+    const again = await runCli(['sweep', 'run', grid, '--out', out, '--no-plots']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/ran 1 cells, 0 already finished/);
+    const [key] = readdirSync(cells);
+    const results = JSON.parse(readFileSync(join(cells, key!, 'results.json'), 'utf8'));
+    expect(results.config.resumedAtStep).toBeGreaterThan(0);
+    expect(results.result.steps).toBe(10000);
+  }, GRID_TIMEOUT);
+});
+
 describe.skipIf(!hasRedis)('ncgpu sweep on a Redis queue', () => {
   let redis: RedisServer;
   let url: string;
