@@ -155,6 +155,24 @@ describe('ncgpu sweep run (local)', () => {
   }, GRID_TIMEOUT);
 });
 
+describe('ufm sweep --workers', () => {
+  it('runs each depth x seed as a cell and matches the in-process sweep run for run', async () => {
+    const flags = ['ufm', 'sweep', '--classes', '3', '--n-per-class', '2', '--width', '8', '--depths', '1,2', '--seeds', '2', '--steps', '100', '--backend', 'cpu'];
+    const [grid, single] = await Promise.all([
+      runCli([...flags, '--workers', '2', '--out', join(tmp, 'ufm-grid')]),
+      runCli([...flags, '--out', join(tmp, 'ufm-single')]),
+    ]);
+    expect(grid.status, grid.stderr).toBe(0);
+    expect(single.status, single.stderr).toBe(0);
+    const cells = readCells(join(tmp, 'ufm-grid'));
+    expect(cells.axes).toEqual(['depths', 'seed']);
+    const rows = JSON.parse(readFileSync(join(tmp, 'ufm-single', 'results.json'), 'utf8')).rows as { depth: number; perSeed: { seed: number; effectiveRank: number }[] }[];
+    const inProcess = rows.flatMap((r) => r.perSeed.map((p) => `${r.depth}/${p.seed}: ${p.effectiveRank}`)).sort();
+    const asCells = cells.cells.map((c) => `${c.values.depths}/${c.values.seed}: ${c.results['rows.perSeed.effectiveRank']}`).sort();
+    expect(asCells).toEqual(inProcess);
+  }, GRID_TIMEOUT);
+});
+
 describe('ncgpu sweep run, interrupted', () => {
   it('Ctrl-C stops the running cell; a rerun resumes it from its checkpoint', async () => {
     const out = join(tmp, 'interrupted');
