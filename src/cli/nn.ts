@@ -30,7 +30,7 @@ import { svdNc1, type SvdNc1Measurement } from '../nn/experiments/svdNc1.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../nn/schedule.js';
 import { VERSION } from '../version.js';
 import { progressBar } from './progress.js';
-import { addGridOptions, runCommandAsGrid, type GridRunOptions } from './sweepGrid.js';
+import { addGridOptions, inProcessOrGrid } from './sweepGrid.js';
 
 // ---------------------------------------------------------------- argument parsing
 
@@ -537,8 +537,7 @@ export function registerNnCommand(program: Command): void {
     .option('--seq-len <T>', 'tokens: sequence length (default 8)')
     .option('--backend <name>', backendOption, 'auto')
     .requiredOption('--out <dir>', 'output folder for results.json and plots');
-  addGridOptions(depthSweepCommand).action((opts: DepthSweepCommandOptions & GridRunOptions, cmd: Command) =>
-    (opts.workers !== undefined || opts.queue !== undefined ? runCommandAsGrid('nn depth-sweep', cmd, { ...opts }) : runDepthSweep(opts)).catch(fail));
+  addGridOptions(depthSweepCommand).action(inProcessOrGrid('nn depth-sweep', runDepthSweep, fail));
 
   nn.command('richness')
     .description('seed 002 Fig. 1: full backprop (rich) vs last layer only (lazy) on label-encoded MNIST: accuracy, D_LR, eigenfunction view; D_LR vs target downscaling')

@@ -65,3 +65,12 @@ export async function runCommandAsGrid(command: string, cmd: Command, opts: Grid
   console.log(`waiting for workers (\`ncgpu worker --queue ${opts.queue}\` on any machine) to run the cells`);
   await collectFromQueue({ queue: opts.queue, out: opts.out, wait: true });
 }
+
+/**
+ * The action of a multi-run command that also runs as a grid: with --workers or --queue its runs
+ * become cells, without them `inProcess` runs them in this process as before.
+ */
+export function inProcessOrGrid<O extends object>(command: string, inProcess: (opts: O) => Promise<void>, fail: (e: unknown) => never) {
+  return (opts: O & GridRunOptions, cmd: Command): Promise<void> =>
+    (opts.workers !== undefined || opts.queue !== undefined ? runCommandAsGrid(command, cmd, { ...opts } as GridRunOptions & Record<string, unknown>) : inProcess(opts)).catch(fail);
+}

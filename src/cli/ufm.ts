@@ -18,7 +18,7 @@ import { solveHadamardOde } from '../ufm/ode.js';
 import { trainUfm, type UfmMeasurement, type UfmTrainState } from '../ufm/train.js';
 import { VERSION } from '../version.js';
 import { progressBar } from './progress.js';
-import { addGridOptions, runCommandAsGrid, type GridRunOptions } from './sweepGrid.js';
+import { addGridOptions, inProcessOrGrid } from './sweepGrid.js';
 
 // ---------------------------------------------------------------- argument parsing
 
@@ -522,8 +522,7 @@ export function registerUfmCommand(program: Command): void {
     .option('--loss-target <loss>', 'stop a run once its training loss is at most this')
     .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')}`, 'auto')
     .requiredOption('--out <dir>', 'output folder for results.json and plots');
-  addGridOptions(sweep).action((opts: UfmSweepCommandOptions & GridRunOptions, cmd: Command) =>
-    (opts.workers !== undefined || opts.queue !== undefined ? runCommandAsGrid('ufm sweep', cmd, { ...opts }) : runUfmSweep(opts)).catch(fail));
+  addGridOptions(sweep).action(inProcessOrGrid('ufm sweep', runUfmSweep, fail));
 
   ufm
     .command('ode')
