@@ -8,6 +8,11 @@ import { registerRfmCommand } from './rfm.js';
 import { registerMetricsCommand } from './metrics.js';
 import { registerNnCommand } from './nn.js';
 import { registerUfmCommand } from './ufm.js';
+import { registerSweepCommand } from './sweep.js';
+import { exitWhenOrphaned } from '../sweep/orphanGuard.js';
+
+// a grid cell's process ends with the sweep process that started it
+exitWhenOrphaned();
 
 exitOnSignals();
 const program = new Command();
@@ -28,6 +33,8 @@ registerMetricsCommand(program);
 registerRfmCommand(program);
 registerUfmCommand(program);
 registerNnCommand(program);
+// last: it checks grid files against the commands registered above
+registerSweepCommand(program);
 
 program.parseAsync().catch((e: Error) => {
   console.error(`ncgpu: ${e.message}`);

@@ -38,6 +38,7 @@ import { openRun, type RunRecord } from './common/results.js';
 import { checkNetworkSize } from './common/sizes.js';
 import { splitUserData } from './common/data.js';
 import { progressBar } from './progress.js';
+import { addGridOptions, inProcessOrGrid } from './sweepGrid.js';
 
 // ---------------------------------------------------------------- data
 
@@ -526,7 +527,7 @@ const OVERWRITE_HELP = 'replace the results of another run in --out (its files a
 export function registerNnCommand(program: Command): void {
   const nn = program.command('nn').description('trainable networks: collapse vs depth (ResNet, transformer), richness D_LR, SVD view of NC1 and the NFA');
 
-  nn.command('depth-sweep')
+  const depthSweepCommand = nn.command('depth-sweep')
     .description('seed 003 Fig. 1: log10 NC1, NC2A, NC2B, NC3 at the end of training vs depth')
     .option('--arch <name>', `${DEPTH_ARCHS.join(' | ')} (L-RN1 or L-T11)`, 'resnet')
     .option('--depths <list>', 'depths (blocks)', '2,3,5,8,13')
@@ -550,8 +551,8 @@ export function registerNnCommand(program: Command): void {
     .option('--seq-len <T>', 'tokens: sequence length (default 8)')
     .option('--backend <name>', BACKEND_HELP)
     .option('--overwrite', OVERWRITE_HELP)
-    .requiredOption('--out <dir>', 'output folder for results.json and plots')
-    .action((opts: DepthSweepCommandOptions) => runDepthSweep(opts).catch(fail));
+    .requiredOption('--out <dir>', 'output folder for results.json and plots');
+  addGridOptions(depthSweepCommand).action(inProcessOrGrid('nn depth-sweep', runDepthSweep, fail));
 
   nn.command('richness')
     .description('seed 002 Fig. 1: full backprop (rich) vs last layer only (lazy) on label-encoded MNIST: accuracy, D_LR, eigenfunction view; D_LR vs target downscaling')

@@ -23,6 +23,7 @@ import { adapterLabel, provenance as runProvenance } from './common/provenance.j
 import { checkResumeSteps, overrideList, ResumedSettings } from './common/resume.js';
 import { openRun, runInFolder, type RunRecord } from './common/results.js';
 import { progressBar } from './progress.js';
+import { addGridOptions, inProcessOrGrid } from './sweepGrid.js';
 
 const provenance = async (ctx: Context | undefined, command: string, config: Record<string, unknown>, seed: number | number[] | null) =>
   runProvenance(ctx, `ncgpu ufm ${command}`, config, seed);
@@ -526,7 +527,7 @@ export function registerUfmCommand(program: Command): void {
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
     .action((opts: UfmTrainCommandOptions) => runUfmTrain(opts).catch(fail));
 
-  ufm
+  const sweep = ufm
     .command('sweep')
     .description('final effective rank vs depth from random init (or, with --widths, initial ETF alignment and final rank vs width)')
     .option('--classes <K>', 'number of classes', '4')
@@ -544,8 +545,8 @@ export function registerUfmCommand(program: Command): void {
     .option('--loss-target <loss>', 'stop a run once its training loss is at most this')
     .option('--backend <name>', BACKEND_HELP)
     .option('--overwrite', OVERWRITE_HELP)
-    .requiredOption('--out <dir>', 'output folder for results.json and plots')
-    .action((opts: UfmSweepCommandOptions) => runUfmSweep(opts).catch(fail));
+    .requiredOption('--out <dir>', 'output folder for results.json and plots');
+  addGridOptions(sweep).action(inProcessOrGrid('ufm sweep', runUfmSweep, fail));
 
   ufm
     .command('ode')
