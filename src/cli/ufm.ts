@@ -563,6 +563,7 @@ export function registerUfmCommand(program: Command): void {
     .option('--seed <seed>', 'seed of the plotted trajectories', '0')
     .option('--horizon <t>', 'integrate to this time', '1e5')
     .option('--points <count>', 'log-spaced output times', '120')
+    .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
     .action((opts: UfmOdeCommandOptions) => runUfmOde(opts).catch(fail));
 }

@@ -14,4 +14,4 @@ export const CHECKPOINT_FILES: Readonly<Record<string, string>> = {
 };
 
 /** Flags the runner sets per cell; a grid file may not set them. */
-export const RUNNER_FLAGS: readonly string[] = ['out', 'resume'];
+export const RUNNER_FLAGS: readonly string[] = ['out', 'resume', 'overwrite'];

@@ -25,7 +25,7 @@ export interface Cell {
   command: string;
   /** this cell's value on each grid axis, in the grid file's axis order */
   values: Record<string, FlagValue>;
-  /** args and values together: the flags the command runs with (--out and --resume excluded) */
+  /** args and values together: the flags the command runs with (--out, --resume and --overwrite excluded) */
   flags: Record<string, FlagValue>;
 }
 
@@ -116,7 +116,10 @@ export function cellArgv(cell: Pick<Cell, 'command' | 'flags'>, out: string, res
     if (v !== true) argv.push(String(v));
   }
   argv.push('--out', out);
+  // a cell's folder is the grid's: a fresh attempt replaces what an earlier failed one left
+  // there, a resumed one continues its own run
   if (resume) argv.push('--resume', resume);
+  else argv.push('--overwrite');
   return argv;
 }
 
