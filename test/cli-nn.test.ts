@@ -1,5 +1,5 @@
 /** `ncgpu nn depth-sweep | richness | svd-nc1` end to end: results.json, PNG + SVG plots, checkpoints, argument errors. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,29 @@ describe('ncgpu nn', () => {
       expect(png(out, `${f}.png`).width).toBeGreaterThan(100);
       expect(readFileSync(join(out, `${f}.svg`), 'utf8')).toMatch(/^<svg/);
     }
+  });
+
+  it('richness keeps each finished run in results.json when stopped later', async () => {
+    const out = join(dir, 'richness-stopped');
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'nn', 'richness', '--n-per-class', '10', '--test-per-class', '6', '--width', '32', '--depth', '2',
+      '--steps', '20', '--batch-size', '32', '--target-scale', '0.5,1,2,5,10,20,50,100', '--backend', 'cpu', '--out', out], { stdio: 'ignore', env: { ...process.env, CI: '1' } });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const record = () => {
+      try {
+        return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+      } catch {
+        return undefined; // not written yet
+      }
+    };
+    for (let i = 0; i < 600 && !(record()?.targetScaling?.length >= 1); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const j = record();
+    expect(j.status).toBe('interrupted');
+    expect(j.richVsLazy.rich.training).toBe('full');
+    expect(j.targetScaling.length).toBeGreaterThanOrEqual(1);
+    expect(j.targetScaling.length).toBeLessThan(8);
+    expect(j.failedAt.run).toMatch(/^target scale alpha = /);
   });
 
   it('richness writes rich vs lazy D_LR, the eigenfunction view and the target-scaling table', () => {

@@ -307,9 +307,23 @@ export async function runRichness(o: RichnessCommandOptions): Promise<void> {
     let scaled: RichnessRun[];
     try {
       const s = { ...settings, onSteps: bar.onSteps };
+      // each finished run is in results.json at once: a later failure keeps it
+      await run.update({ ...provenance(ctx, 'richness', config, seed) });
+      run.at({ run: 'rich vs lazy' });
       ({ rich, lazy } = await richVsLazy(ctx, encoded, { ...s, alpha }));
+      await run.update({ richVsLazy: { rich: runSummary(rich), lazy: runSummary(lazy) } });
       bar.endRun(steps);
-      scaled = alphas.length ? await targetScaling(ctx, plain, s, alphas, () => bar.endRun(steps)) : [];
+      const done: RichnessRun[] = [];
+      run.at({ run: `target scale alpha = ${alphas[0]}` });
+      scaled = alphas.length
+        ? await targetScaling(ctx, plain, s, alphas, (r) => {
+            done.push(r);
+            if (done.length < alphas.length) run.at({ run: `target scale alpha = ${alphas[done.length]}` });
+            void run.update({ targetScaling: done.map(runSummary) });
+            bar.endRun(steps);
+          })
+        : [];
+      run.at({ stage: 'plots' });
     } finally {
       bar.stop();
     }
