@@ -56,11 +56,14 @@ describe('partial results are results', () => {
     expect(j.logs.length).toBeGreaterThan(1);
   });
 
-  it('sweeps whose every run diverged finish with plot warnings instead of a crash', () => {
+  it('sweeps whose every run diverged keep their rows and plot warnings instead of crashing', () => {
     const ufm = join(dir, 'ufm-sweep-diverged');
     const r1 = run(['ufm', 'sweep', '--lr', '100', '--steps', '50', '--depths', '2,3', '--seeds', '1', '--backend', 'cpu', '--out', ufm]);
-    expect(r1.status, r1.stderr).toBe(0);
-    expect(results(ufm)).toMatchObject({ status: 'complete', runsDone: 2 });
+    // every UFM run failed: the rows (with each error) are kept, and the exit status says so
+    expect(r1.status).toBe(1);
+    expect(r1.stderr).toMatch(/every one of the 2 runs failed \(first: depth 2 width \d+ seed \d+: /);
+    expect(results(ufm)).toMatchObject({ status: 'failed', runsDone: 2 });
+    expect(results(ufm).rows.length).toBe(2);
     expect(results(ufm).warnings.join('\n')).toMatch(/plot effective-rank-vs-depth not drawn/);
     const nn = join(dir, 'nn-sweep-diverged');
     const r2 = run(['nn', 'depth-sweep', '--lr', '1e6', '--optimizer', 'sgd', '--depths', '2', '--seeds', '1', '--steps', '20', '--n-per-class', '10', '--test-per-class', '2', '--width', '16', '--backend', 'cpu', '--out', nn]);

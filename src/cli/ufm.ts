@@ -358,6 +358,12 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
         series: byDepth((r) => ({ mean: r.effectiveRank, std: r.effectiveRankStd })),
       }));
     }
+    const total = rows.reduce((n, r) => n + r.perSeed.length, 0);
+    if (failures.length === total) {
+      // nothing to show for the sweep: the rows (with each run's error) are kept, the exit status says so
+      await run.update({ ...(await provenance(ctx, 'sweep', config, baseSeed)), rows });
+      throw new Error(`every one of the ${total} runs failed (first: ${failures[0]})`);
+    }
     await run.complete({ ...(await provenance(ctx, 'sweep', config, baseSeed)), rows });
     console.log(`wrote ${run.path} and ${files.filter(Boolean).length} plots`);
   } catch (e) {
