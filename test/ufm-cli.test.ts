@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { centeredLogitSpectrum } from '../src/ufm/measure.js';
 
 const cli = fileURLToPath(new URL('../src/cli/index.ts', import.meta.url));
 const run = (args: string[]) =>
@@ -66,6 +67,22 @@ describe('ncgpu ufm', () => {
     expectPngs(out, ['alignment-vs-width.png', 'effective-rank-vs-width.png']);
   });
 
+  it('sweep --log-every: measurements and the loss-target check every k steps; per-seed normalized spectra', () => {
+    const out = join(dir, 'sweep-log-every');
+    const r = run(['sweep', '--classes', '4', '--n-per-class', '2', '--width', '8', '--depths', '2', '--seeds', '2',
+      '--lr', '0.2', '--steps', '700', '--log-every', '70', '--loss-target', '0.05', '--backend', 'cpu', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const res = readJson(out);
+    expect(res.config.logEvery).toBe(70);
+    for (const p of res.rows[0].perSeed) {
+      expect(p.trajectory.every((t: { step: number }) => t.step % 70 === 0)).toBe(true);
+      // stopped at the first measurement at or below the target, or at --steps
+      expect(p.steps % 70).toBe(0);
+      expect(p.normalizedSingularValues).toHaveLength(3);
+      expect(p.normalizedSingularValues.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+    }
+  });
+
   it('train: one run with trajectories, a checkpoint, and a resume', () => {
     const out = join(dir, 'train');
     const r = run(['train', '--classes', '4', '--n-per-class', '2', '--width', '8', '--depth', '2', '--lr', '0.2', '--steps', '400',
@@ -80,6 +97,12 @@ describe('ncgpu ufm', () => {
     expect(res.logs.at(-1).balancednessDrift).toBeGreaterThanOrEqual(0);
     expectPngs(out, ['loss.png', 'singular-values.png', 'normalized-singular-values.png', 'effective-rank.png', 'margin.png', 'kl-to-collapse.png', 'balancedness-drift.png']);
     expect(existsSync(join(out, 'checkpoint.ufm'))).toBe(true);
+    // the final class-mean logit matrix: its centered spectrum is the one the last log reports
+    const zbar = res.result.finalClassMeanLogits;
+    expect([zbar.rows, zbar.cols, zbar.data.length]).toEqual([4, 4, 16]);
+    const spectrum = Array.from(centeredLogitSpectrum(zbar.data, 4));
+    const last = res.logs.at(-1);
+    spectrum.forEach((v, i) => expect(Math.abs(v - last.centeredSingularValues[i]) / last.centeredSingularValues[0]).toBeLessThan(1e-6));
 
     const out2 = join(dir, 'resumed');
     const r2 = run(['train', '--resume', join(out, 'checkpoint.ufm'), '--lr', '0.2', '--steps', '600', '--log-every', '50', '--backend', 'cpu', '--out', out2]);

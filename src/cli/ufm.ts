@@ -14,6 +14,7 @@ import {
 } from '../ufm/experiments.js';
 import { hadamardUfm, randomUfm } from '../ufm/init.js';
 import type { UfmModel } from '../ufm/model.js';
+import { classMeanLogits } from '../ufm/measure.js';
 import { solveHadamardOde } from '../ufm/ode.js';
 import { trainUfm, type UfmMeasurement, type UfmTrainState } from '../ufm/train.js';
 import { VERSION } from '../version.js';
@@ -200,6 +201,19 @@ export async function runUfmTrain(o: UfmTrainCommandOptions): Promise<void> {
   }
 }
 
+/**
+ * The trained model's class-mean logit matrix Zbar (K x K, row-major, entry (r, c) = mean of
+ * logit r over the samples of class c): what the collapse figures are computed from.
+ */
+async function classMeanLogitsOf(m: UfmModel): Promise<{ rows: number; cols: number; data: number[] }> {
+  const Z = await m.logits();
+  try {
+    return { rows: m.classes, cols: m.classes, data: Array.from(classMeanLogits(await Z.read(), m.classes, m.nPerClass)) };
+  } finally {
+    Z.dispose();
+  }
+}
+
 /** The Hadamard ODE comparison, plots, results.json and the summary lines of a finished run. */
 async function finishTrain(
   run: RunRecord, m: UfmModel, result: Awaited<ReturnType<typeof trainUfm>>, sigma0: number[] | undefined, init: string, checkpointPath: string | undefined,
@@ -218,7 +232,8 @@ async function finishTrain(
     ode = { times: sol.times, sigma: sol.states.map((st) => Array.from(st)), worstRelativeError: worst };
   }
   const files = await trainPlots(run, logs, ode);
-  await run.complete({ result: { steps: result.step, stopReason: result.stopReason, finalLoss: result.finalLoss, final: last }, ode, logs });
+  const finalClassMeanLogits = await classMeanLogitsOf(m);
+  await run.complete({ result: { steps: result.step, stopReason: result.stopReason, finalLoss: result.finalLoss, final: last, finalClassMeanLogits }, ode, logs });
   if (last.undefined?.effectiveRank) {
     console.log(`step ${result.step} (${result.stopReason}): loss ${last.loss.toExponential(3)}; effective rank, normalized margin and KL to collapse undefined (${last.undefined.effectiveRank})`);
   } else {
@@ -275,6 +290,7 @@ export interface UfmSweepCommandOptions {
   weightDecay?: string;
   weightDecaySteps?: string;
   lossTarget?: string;
+  logEvery?: string;
   backend?: string;
   out?: string;
   overwrite?: boolean;
@@ -296,11 +312,12 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
   const weightDecay = o.weightDecay === undefined ? undefined : num('weight-decay', o.weightDecay, false);
   const weightDecaySteps = o.weightDecaySteps === undefined ? undefined : int('weight-decay-steps', o.weightDecaySteps, 0);
   const lossTarget = o.lossTarget === undefined ? undefined : num('loss-target', o.lossTarget, false);
+  const logEvery = o.logEvery === undefined ? undefined : int('log-every', o.logEvery);
   const run = await openRun({ out: o.out, command: 'ncgpu ufm sweep', overwrite: o.overwrite });
   const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const mode = widths ? 'width' : 'depth';
-    const settings = { classes, nPerClass, initScale, learningRate, steps, seeds, baseSeed, weightDecay, weightDecaySteps, lossTarget };
+    const settings = { classes, nPerClass, initScale, learningRate, steps, seeds, baseSeed, weightDecay, weightDecaySteps, lossTarget, logEvery };
     const config = { mode, ...settings, depths, ...(widths ? { widths } : { width }), initScaleUnits: '1/sqrt(width)' };
     const runs = depths.length * (widths?.length ?? 1) * seeds;
     console.log(`ncgpu ${VERSION} ufm sweep (${mode}): K=${classes} n=${nPerClass} ${widths ? `widths ${widths.join(',')}` : `d=${width}`} depths ${depths.join(',')}, ${seeds} seeds, ${runs} runs of ${steps} steps on ${adapterLabel(ctx)}`);
@@ -549,6 +566,7 @@ export function registerUfmCommand(program: Command): void {
     .option('--weight-decay <lambda>', 'weight decay during the first --weight-decay-steps steps')
     .option('--weight-decay-steps <T0>', 'steps with weight decay')
     .option('--loss-target <loss>', 'stop a run once its training loss is at most this')
+    .option('--log-every <k>', 'measure (and check --loss-target) every k steps (default: steps / 20)')
     .option('--backend <name>', BACKEND_HELP)
     .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots');

@@ -30,8 +30,14 @@ export interface RandomRunSettings {
   weightDecay?: number;
   weightDecaySteps?: number;
   lossTarget?: number;
-  /** measurements per run (default 20) */
+  /** measurements per run (default 20); `logEvery` takes precedence */
   logsPerRun?: number;
+  /**
+   * measure (and check the loss target) every this many steps; default steps / logsPerRun. A run
+   * stops at the first measurement at or below the loss target, so this is also how closely
+   * `steps` can land on it.
+   */
+  logEvery?: number;
   /** called after each run with the number of runs done and the total */
   onRun?: (done: number, total: number, info: string) => void;
   /** called with the steps done inside the current run */
@@ -51,6 +57,8 @@ export interface RunSummary {
   initialAlignment: number;
   /** centered class-mean logit singular values at the end */
   singularValues: number[];
+  /** the same divided by their sum (the spectrum whose entropy is the effective rank) */
+  normalizedSingularValues: number[];
   /** adjacent angles of the class means when the end state has rank about 2 (s_3 / s_1 < 0.05) */
   kgon?: AdjacentAngles;
   trajectory: { step: number; loss: number; effectiveRank: number }[];
@@ -73,7 +81,7 @@ async function randomRun(ctx: Context, s: RandomRunSettings, depth: number, widt
   const options: UfmTrainOptions = {
     learningRate: s.learningRate,
     maxSteps: s.steps,
-    logEvery: Math.max(1, Math.round(s.steps / (s.logsPerRun ?? 20))),
+    logEvery: s.logEvery ?? Math.max(1, Math.round(s.steps / (s.logsPerRun ?? 20))),
     weightDecay: s.weightDecay,
     weightDecaySteps: s.weightDecaySteps,
     lossTarget: s.lossTarget,
@@ -93,13 +101,14 @@ async function randomRun(ctx: Context, s: RandomRunSettings, depth: number, widt
       stopReason: r.stopReason,
       initialAlignment: r.logs[0]!.velocityEtfAlignment ?? NaN,
       singularValues: last.centeredSingularValues,
+      normalizedSingularValues: last.normalizedSingularValues,
       ...(kgon ? { kgon } : {}),
       trajectory: r.logs.map((m) => ({ step: m.step, loss: m.loss, effectiveRank: m.effectiveRank })),
     };
   } catch (e) {
     return {
       seed, depth, width, effectiveRank: NaN, margin: NaN, finalLoss: NaN, steps: NaN, stopReason: 'error',
-      initialAlignment: NaN, singularValues: [], trajectory: [], error: (e as Error).message,
+      initialAlignment: NaN, singularValues: [], normalizedSingularValues: [], trajectory: [], error: (e as Error).message,
     };
   } finally {
     model.dispose();
