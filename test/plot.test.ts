@@ -83,3 +83,25 @@ describe('plots', () => {
     expect(img.inked).toBeGreaterThan(1000);
   });
 });
+
+describe('line styles', () => {
+  it('draws series of one colour solid and dashed by their style, one colour per shared key', async () => {
+    const pts = (f: (x: number) => number) => Array.from({ length: 6 }, (_, i) => [i + 1, f(i + 1)] as const);
+    const r = await renderLineChart({
+      xLabel: 't', yLabel: 'sigma', series: [
+        { name: 'GD sigma_1', color: 'sigma_1', style: 'gradient descent (solid)', points: pts((x) => x) },
+        { name: 'ODE sigma_1', color: 'sigma_1', style: 'ODE (dashed)', points: pts((x) => x + 1) },
+        { name: 'GD sigma_2', color: 'sigma_2', style: 'gradient descent (solid)', points: pts((x) => 2 * x) },
+        { name: 'ODE sigma_2', color: 'sigma_2', style: 'ODE (dashed)', points: pts((x) => 2 * x + 1) },
+      ],
+    });
+    const lines = [...r.svg.matchAll(/aria-label="[^"]*series: ([^"]+)"[^>]*stroke="([^"]+)"[^>]*stroke-dasharray="([^"]+)"/g)];
+    const byName = new Map(lines.map((m) => [m[1]!, { stroke: m[2]!, dash: m[3]! }]));
+    expect(byName.size).toBe(4);
+    expect(byName.get('GD sigma_1')!.stroke).toBe(byName.get('ODE sigma_1')!.stroke);
+    expect(byName.get('GD sigma_1')!.stroke).not.toBe(byName.get('GD sigma_2')!.stroke);
+    expect(byName.get('GD sigma_1')!.dash).toBe('1,0');
+    expect(byName.get('ODE sigma_1')!.dash).not.toBe('1,0');
+    for (const label of ['sigma_1', 'sigma_2', 'gradient descent (solid)', 'ODE (dashed)']) expect(r.svg).toContain(label);
+  });
+});

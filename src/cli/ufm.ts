@@ -9,7 +9,7 @@ import { checkHostMemory } from '../memory.js';
 import { renderLineChart, type Series } from '../report/plot.js';
 import { loadUfmCheckpoint } from '../ufm/checkpoint.js';
 import {
-  alternatingSigma, logTimes, odeRankVsDepth, odeRankVsScale, odeTrajectory, randomHadamardSigma, sweepDepths, sweepWidths,
+  alternatingSigma, logTimes, odeRankVsDepth, odeRankVsScale, odeTrajectory, randomHadamardSigma, seedMeanTrajectory, sweepDepths, sweepWidths,
   type DepthSweepRow, type OdeRankRow,
 } from '../ufm/experiments.js';
 import { hadamardUfm, randomUfm } from '../ufm/init.js';
@@ -266,8 +266,9 @@ async function trainPlots(run: RunRecord, logs: UfmMeasurement[], ode?: { times:
   if (ode && logs[0]!.hadamardSigma) {
     const series: Series[] = [];
     for (let i = 1; i < logs[0]!.hadamardSigma.length; i++) {
-      series.push({ name: `GD sigma_${i}`, points: logs.map((m) => [m.time, m.hadamardSigma![i]!] as const) });
-      series.push({ name: `ODE sigma_${i}`, points: ode.times.map((t, j) => [t, ode.sigma[j]![i]!] as const) });
+      // one colour per sigma_k; gradient descent solid, the ODE dashed
+      series.push({ name: `GD sigma_${i}`, color: `sigma_${i}`, style: 'gradient descent (solid)', points: logs.map((m) => [m.time, m.hadamardSigma![i]!] as const) });
+      series.push({ name: `ODE sigma_${i}`, color: `sigma_${i}`, style: 'ODE (dashed)', points: ode.times.map((t, j) => [t, ode.sigma[j]![i]!] as const) });
     }
     files.push(await plot(run, 'hadamard-vs-ode.png', { title: 'Gradient descent vs the Hadamard ODE', xLabel: 't = learning rate x steps', yLabel: 'sigma_k', series }));
   }
@@ -367,7 +368,9 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
       const byDepth = (f: (r: DepthSweepRow) => { mean: number; std: number }) => depths.flatMap((L) =>
         band(`L=${L} `, rows.filter((r) => r.depth === L).map((r) => ({ x: r.width, ...f(r) }))));
       files.push(await plot(run, 'alignment-vs-width.png', {
-        title: 'ETF alignment of the initial logit velocity vs width', xLabel: 'width d', yLabel: '||A/||A|| - E/||E|| ||^2', logX: true, logY: 'auto',
+        title: 'ETF alignment of the initial logit velocity vs width', xLabel: 'width d', yLabel: '||A/||A|| - E/||E|| ||^2', logX: true,
+        // log-log: the alignment error falls like 1/d, a straight line here even over less than two decades
+        logY: true,
         series: byDepth((r) => ({ mean: r.initialAlignment, std: r.initialAlignmentStd })),
       }));
       files.push(await plot(run, 'effective-rank-vs-width.png', {
@@ -391,12 +394,6 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
   }
 }
 
-function seedMeanTrajectory(r: DepthSweepRow): [number, number][] {
-  const ok = r.perSeed.filter((p) => !p.error && p.trajectory.length);
-  if (!ok.length) return [];
-  const n = Math.min(...ok.map((p) => p.trajectory.length));
-  return Array.from({ length: n }, (_, i) => [ok[0]!.trajectory[i]!.step, ok.reduce((a, p) => a + p.trajectory[i]!.effectiveRank, 0) / ok.length]);
-}
 
 // ---------------------------------------------------------------- ufm ode
 

@@ -13,6 +13,14 @@ export interface Series {
   name: string;
   /** [x, y] pairs; points with a non-finite y are left out (a gap) */
   points: readonly (readonly [number, number])[];
+  /** legend entry for the colour: series with the same `color` share one (default: the name) */
+  color?: string;
+  /**
+   * legend entry for the line style: the first style given is drawn solid, later ones dashed, so
+   * two families of the same colours stay apart. The legend shows the label next to a point
+   * symbol, so say the style in it, e.g. 'gradient descent (solid)' and 'ODE (dashed)'.
+   */
+  style?: string;
 }
 
 /** Options of renderLineChart: labels, log axes and size. */
@@ -107,10 +115,14 @@ export async function renderLineChart(options: LineChartOptions): Promise<Render
     if (names.has(s.name)) throw new RangeError(`renderLineChart: two series are named '${s.name}'`);
     names.add(s.name);
   }
-  const values: { series: string; x: number; y: number }[] = [];
+  const values: { series: string; color: string; style: string; x: number; y: number }[] = [];
   for (const s of series as readonly Series[]) {
-    for (const [x, y] of s.points) if (Number.isFinite(x) && Number.isFinite(y)) values.push({ series: s.name, x, y });
+    const color = s.color ?? s.name;
+    const style = s.style ?? '';
+    for (const [x, y] of s.points) if (Number.isFinite(x) && Number.isFinite(y)) values.push({ series: s.name, color, style, x, y });
   }
+  const colors = [...new Set(series.map((s) => s.color ?? s.name))];
+  const styles = [...new Set(series.map((s) => s.style).filter((s): s is string => s !== undefined))];
   if (values.length === 0) throw new RangeError('renderLineChart: no finite points to plot');
   const ys = values.map((v) => v.y);
   const mode = options.logY ?? false;
@@ -132,7 +144,17 @@ export async function renderLineChart(options: LineChartOptions): Promise<Render
     encoding: {
       x: { field: 'x', type: 'quantitative', title: xLabel, scale: logX ? { type: 'log' } : { type: 'linear', zero: false } },
       y: { field: 'y', type: 'quantitative', title: yLabel, scale: logY ? { type: 'log' } : { type: 'linear', zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, sort: [...names] },
+      color: { field: 'color', type: 'nominal', title: null, sort: colors },
+      // one line per series even where series share a colour
+      detail: { field: 'series', type: 'nominal' },
+      ...(styles.length > 0
+        ? {
+            strokeDash: {
+              field: 'style', type: 'nominal' as const, sort: styles, title: null,
+              scale: { domain: styles, range: styles.map((_, i) => (i === 0 ? [1, 0] : [6 - i, 3])) },
+            },
+          }
+        : {}),
     },
   };
   return renderVegaLite(spec);

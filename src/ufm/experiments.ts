@@ -144,6 +144,19 @@ function summarize(depth: number, width: number, runs: RunSummary[]): DepthSweep
   };
 }
 
+/**
+ * Seed-mean effective rank at every logged step up to the longest run. A run that stopped early
+ * (at the loss target) keeps its final rank from then on, so the mean is not cut at the shortest
+ * seed. Every run logs at the same steps (0, k, 2k, ...), so index i is the same step in each.
+ */
+export function seedMeanTrajectory(r: DepthSweepRow): [number, number][] {
+  const ok = r.perSeed.filter((p) => !p.error && p.trajectory.length);
+  if (!ok.length) return [];
+  const longest = ok.reduce((a, p) => (p.trajectory.length > a.trajectory.length ? p : a));
+  const rankAt = (p: (typeof ok)[number], i: number) => p.trajectory[Math.min(i, p.trajectory.length - 1)]!.effectiveRank;
+  return longest.trajectory.map((t, i) => [t.step, ok.reduce((a, p) => a + rankAt(p, i), 0) / ok.length]);
+}
+
 /** Final effective rank (and margin) against depth from random init: one row per depth. */
 export async function sweepDepths(ctx: Context, settings: RandomRunSettings & { width: number; depths: readonly number[] }): Promise<DepthSweepRow[]> {
   checkSettings('sweepDepths', settings);
