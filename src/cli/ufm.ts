@@ -35,11 +35,14 @@ async function plot(run: RunRecord, file: string, options: Parameters<typeof ren
   return run.plot(file.replace(/\.png$/, ''), async () => ({ png: (await renderLineChart(options)).png }));
 }
 
-/** mean and mean +- one standard deviation as three series; `prefix` names a group (e.g. 'L=3 '). */
-const band = (prefix: string, rows: { x: number; mean: number; std: number }[]): Series[] => [
+/**
+ * mean and mean +- one standard deviation as three series; `prefix` names a group (e.g. 'L=3 ').
+ * For a log axis (`positive`), a lower band at or below 0 is left out (a gap) rather than drawn.
+ */
+const band = (prefix: string, rows: { x: number; mean: number; std: number }[], positive = false): Series[] => [
   { name: `${prefix}mean`, points: rows.map((r) => [r.x, r.mean] as const) },
   { name: `${prefix}+1 std`, points: rows.map((r) => [r.x, r.mean + r.std] as const) },
-  { name: `${prefix}-1 std`, points: rows.map((r) => [r.x, r.mean - r.std] as const) },
+  { name: `${prefix}-1 std`, points: rows.map((r) => [r.x, positive && r.mean - r.std <= 0 ? NaN : r.mean - r.std] as const) },
 ];
 
 // ---------------------------------------------------------------- ufm train
@@ -365,13 +368,13 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
     } else {
       console.log('depth  width  initial ETF alignment   final effective rank');
       for (const r of rows) console.log(`${String(r.depth).padStart(5)}  ${String(r.width).padStart(5)}  ${r.initialAlignment.toFixed(4)} +- ${r.initialAlignmentStd.toFixed(4)}   ${r.effectiveRank.toFixed(3)} +- ${r.effectiveRankStd.toFixed(3)}`);
-      const byDepth = (f: (r: DepthSweepRow) => { mean: number; std: number }) => depths.flatMap((L) =>
-        band(`L=${L} `, rows.filter((r) => r.depth === L).map((r) => ({ x: r.width, ...f(r) }))));
+      const byDepth = (f: (r: DepthSweepRow) => { mean: number; std: number }, positive = false) => depths.flatMap((L) =>
+        band(`L=${L} `, rows.filter((r) => r.depth === L).map((r) => ({ x: r.width, ...f(r) })), positive));
       files.push(await plot(run, 'alignment-vs-width.png', {
         title: 'ETF alignment of the initial logit velocity vs width', xLabel: 'width d', yLabel: '||A/||A|| - E/||E|| ||^2', logX: true,
         // log-log: the alignment error falls like 1/d, a straight line here even over less than two decades
         logY: true,
-        series: byDepth((r) => ({ mean: r.initialAlignment, std: r.initialAlignmentStd })),
+        series: byDepth((r) => ({ mean: r.initialAlignment, std: r.initialAlignmentStd }), true),
       }));
       files.push(await plot(run, 'effective-rank-vs-width.png', {
         title: 'Final effective rank vs width', xLabel: 'width d', yLabel: 'effective rank', logX: true,
