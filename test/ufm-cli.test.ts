@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { centeredLogitSpectrum } from '../src/ufm/measure.js';
+import { randomUfmParameters } from '../src/ufm/init.js';
+import { encodeSafetensors } from '../src/data/safetensors.js';
 
 const cli = fileURLToPath(new URL('../src/cli/index.ts', import.meta.url));
 const run = (args: string[]) =>
@@ -81,6 +83,27 @@ describe('ncgpu ufm', () => {
       expect(p.normalizedSingularValues).toHaveLength(3);
       expect(p.normalizedSingularValues.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
     }
+  });
+
+  it('train --init-from: starting from a saved initial state gives the run the same seed gives', () => {
+    const shape = { classes: 4, nPerClass: 2, width: 8, depth: 3 };
+    const p = randomUfmParameters(shape, { std: 0.3 / Math.sqrt(8), seed: 5 });
+    const file = join(dir, 'init.safetensors');
+    writeFileSync(file, encodeSafetensors({
+      H: { data: p.H, shape: [8, 8] }, W1: { data: p.W[0]!, shape: [8, 8] }, W2: { data: p.W[1]!, shape: [8, 8] }, W3: { data: p.W[2]!, shape: [4, 8] },
+    }));
+    const common = ['train', '--classes', '4', '--n-per-class', '2', '--width', '8', '--depth', '3', '--lr', '0.2', '--steps', '200', '--log-every', '50', '--backend', 'cpu'];
+    const seeded = run([...common, '--seed', '5', '--out', join(dir, 'init-seeded')]);
+    const fromFile = run([...common, '--init-from', file, '--out', join(dir, 'init-file')]);
+    expect(seeded.status, seeded.stderr).toBe(0);
+    expect(fromFile.status, fromFile.stderr).toBe(0);
+    const a = readJson(join(dir, 'init-seeded'));
+    const b = readJson(join(dir, 'init-file'));
+    expect(b.config.init).toBe('file');
+    expect(b.logs.map((l: { loss: number }) => l.loss)).toEqual(a.logs.map((l: { loss: number }) => l.loss));
+    const wrong = run([...common.map((v) => (v === '3' ? '2' : v)), '--init-from', file, '--out', join(dir, 'init-wrong')]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/--init-from: .*init.safetensors:W2 must be 4 x 8 for --classes 4 --n-per-class 2 --width 8 --depth 2, got \(8, 8\)/);
   });
 
   it('train: one run with trajectories, a checkpoint, and a resume', () => {

@@ -13,7 +13,8 @@ import {
   type DepthSweepRow, type OdeRankRow,
 } from '../ufm/experiments.js';
 import { hadamardUfm, randomUfm } from '../ufm/init.js';
-import type { UfmModel } from '../ufm/model.js';
+import { UfmModel, type UfmParameters, type UfmShape } from '../ufm/model.js';
+import { readArrayFile } from '../data/arrayFile.js';
 import { classMeanLogits } from '../ufm/measure.js';
 import { solveHadamardOde } from '../ufm/ode.js';
 import { trainUfm, type UfmMeasurement, type UfmTrainState } from '../ufm/train.js';
@@ -48,6 +49,7 @@ const band = (prefix: string, rows: { x: number; mean: number; std: number }[], 
 // ---------------------------------------------------------------- ufm train
 
 export interface UfmTrainCommandOptions {
+  initFrom?: string;
   classes?: string;
   nPerClass?: string;
   width?: string;
@@ -101,6 +103,10 @@ function trainSettings(o: UfmTrainCommandOptions, r: ResumedSettings) {
   if (init !== 'random' && init !== 'hadamard') throw new Error(`--init must be 'random' or 'hadamard', got '${init}'`);
   const initScale = r.pick('init-scale', 'initScale', o.initScale, (v) => num('init-scale', v), () => (init === 'hadamard' ? 0.1 : 0.3));
   const sigma = r.pick('sigma', 'sigma', o.sigma, (v) => list('sigma', v, anyNumItem), () => undefined as number[] | undefined);
+  const initFrom = r.pick('init-from', 'initFrom', o.initFrom, (v) => v, () => undefined as string | undefined);
+  if (initFrom !== undefined && (o.init !== undefined || o.sigma !== undefined)) {
+    throw new Error('--init-from gives the whole initial state: leave out --init and --sigma');
+  }
   const embeddingSeed = r.pick('embedding-seed', 'embeddingSeed', o.embeddingSeed, (v) => seedOption('embedding-seed', v), () => undefined as number | undefined);
   const seed = r.pick('seed', 'seed', o.seed, (v) => seedOption('seed', v), () => 0);
   // --steps is where the run ends, not how it runs: a resumed run may go further (checked against the checkpoint's step)
@@ -115,14 +121,41 @@ function trainSettings(o: UfmTrainCommandOptions, r: ResumedSettings) {
   const checkpointEvery = o.checkpointEvery === undefined ? r.saved<number>('checkpointEvery') : int('checkpoint-every', o.checkpointEvery);
   r.finish();
   return {
-    shape, init, initScale, sigma, embeddingSeed, seed, steps, learningRate, logEvery, weightDecay,
+    shape, init, initScale, sigma, initFrom, embeddingSeed, seed, steps, learningRate, logEvery, weightDecay,
     weightDecaySteps, lossTarget, balancedness, checkpointEvery,
   };
 }
 
+/**
+ * `--init-from FILE`: the initial H and W_1..W_L from a safetensors or .npz file (tensors 'H', d x
+ * N with the samples ordered by class, and 'W1'..'WL', W_l d x d and W_L K x d), e.g. the initial
+ * state of a PyTorch or numpy run to compare with. Every array is checked against the shape flags.
+ */
+async function parametersFromFile(path: string, shape: UfmShape): Promise<UfmParameters> {
+  const { classes: k, nPerClass, width: d, depth } = shape;
+  const read = async (name: string, rows: number, cols: number): Promise<Float32Array> => {
+    const a = await readArrayFile(`${path}:${name}`).catch((e: Error) => {
+      throw new Error(`--init-from: ${e.message}`);
+    });
+    if (a.shape.length !== 2 || a.shape[0] !== rows || a.shape[1] !== cols) {
+      throw new Error(`--init-from: ${a.source} must be ${rows} x ${cols} for --classes ${k} --n-per-class ${nPerClass} --width ${d} --depth ${depth}, got (${a.shape.join(', ')})`);
+    }
+    if (a.data instanceof Int32Array) throw new Error(`--init-from: ${a.source} holds integers (${a.dtype}); the parameters must be floats`);
+    const data = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data);
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`--init-from: ${a.source} entry ${bad} is ${data[bad]}; the parameters must be finite`);
+    return data;
+  };
+  const H = await read('H', d, k * nPerClass);
+  const W: Float32Array[] = [];
+  for (let l = 1; l <= depth; l++) W.push(await read(`W${l}`, l === depth ? k : d, d));
+  return { H, W };
+}
+
 /** The model: from the checkpoint on --resume, else made from the settings. */
-function newUfm(ctx: Context, s: ReturnType<typeof trainSettings>): { model: UfmModel; sigma0?: number[] } {
+async function newUfm(ctx: Context, s: ReturnType<typeof trainSettings>): Promise<{ model: UfmModel; sigma0?: number[] }> {
   checkUfmSize(ctx, s.shape);
+  if (s.initFrom !== undefined) return { model: UfmModel.fromParameters(ctx, s.shape, await parametersFromFile(s.initFrom, s.shape)) };
   if (s.init === 'random') return { model: randomUfm(ctx, s.shape, { std: s.initScale / Math.sqrt(s.shape.width), seed: s.seed }) };
   const sigma0 = s.sigma ?? randomHadamardSigma(s.shape.classes, s.initScale, s.seed);
   const embedding = s.embeddingSeed === undefined ? ('identity' as const) : { seed: s.embeddingSeed };
@@ -151,12 +184,12 @@ export async function runUfmTrain(o: UfmTrainCommandOptions): Promise<void> {
       model = ck.model;
       sigma0 = s.sigma ?? (Array.isArray(saved?.sigma) ? (saved.sigma as number[]) : undefined);
     } else {
-      ({ model, sigma0 } = newUfm(ctx, s));
+      ({ model, sigma0 } = await newUfm(ctx, s));
     }
     const m = model;
     await runInFolder({ out, command: 'ncgpu ufm train', overwrite: o.overwrite, resumeOf: runId }, async (run) => {
       const config = {
-        ...s.shape, init: s.init, initScale: s.initScale, initScaleUnits: s.init === 'random' ? '1/sqrt(width)' : 'norm of sigma',
+        ...s.shape, init: s.initFrom !== undefined ? 'file' : s.init, ...(s.initFrom !== undefined ? { initFrom: s.initFrom } : {}), initScale: s.initScale, initScaleUnits: s.init === 'random' ? '1/sqrt(width)' : 'norm of sigma',
         sigma: sigma0 ?? null, embeddingSeed: s.embeddingSeed ?? null, seed: s.seed,
         learningRate: s.learningRate, steps: s.steps, logEvery: s.logEvery, weightDecay: s.weightDecay,
         weightDecaySteps: s.weightDecaySteps ?? null, lossTarget: s.lossTarget ?? null, balancedness: s.balancedness,
@@ -531,6 +564,7 @@ export function registerUfmCommand(program: Command): void {
     .option('--width <d>', 'width d (default 32)')
     .option('--depth <L>', 'number of weight matrices L (1 = shallow UFM) (default 3)')
     .option('--init <kind>', "'random' (entries N(0, s^2/d)) or 'hadamard' (K a power of 2) (default random)")
+    .option('--init-from <file>', "start from the H and W1..WL in a safetensors or .npz file (H: width x K n, samples ordered by class; W_l: width x width, W_L: K x width)")
     .option('--init-scale <s>', 'random: s in units of 1/sqrt(width) (default 0.3); hadamard: norm of the initial sigma (default 0.1)')
     .option('--sigma <list>', 'hadamard: sigma_0..sigma_{K-1} (default: uniform random, scaled to --init-scale, sigma_0 = 0)')
     .option('--embedding-seed <seed>', 'hadamard: random orthonormal embedding (default: the first K axes)')
