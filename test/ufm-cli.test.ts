@@ -162,7 +162,16 @@ describe('ncgpu ufm', () => {
     expect(res.klGrowth.monotone).toBe(true);
     expect(res.klGrowth.deep.klToCollapse.at(-1)).toBeGreaterThan(res.klGrowth.deep.klToCollapse[0]);
     expect(res.trajectories).toHaveLength(2);
-    expectPngs(out, ['trajectories-L1.png', 'trajectories-L3.png', 'rank-vs-depth.png', 'rank-vs-scale.png', 'kl-to-collapse.png']);
+    // the rank over time: 30 output times ending at the horizon, the last equal to the summary
+    for (const row of res.rankVsDepth) {
+      expect(row.times).toHaveLength(30);
+      expect(row.times.at(-1)).toBeCloseTo(1e4, 6);
+      expect(row.effectiveRankOverTime.at(-1)).toBeCloseTo(row.effectiveRank, 12);
+    }
+    // at depth 4 the rank falls over time from where the small random start had it
+    const deep = res.rankVsDepth[2].effectiveRankOverTime;
+    expect(deep.at(-1)).toBeLessThan(deep[0] - 0.5);
+    expectPngs(out, ['trajectories-L1.png', 'trajectories-L3.png', 'rank-vs-depth.png', 'rank-over-time.png', 'rank-vs-scale.png', 'kl-to-collapse.png']);
   });
 
   it('bad input: non-positive width, K not a power of 2 for Hadamard, divergence', () => {

@@ -485,8 +485,8 @@ export async function runUfmOde(o: UfmOdeCommandOptions): Promise<void> {
         trajectories.push(odeTrajectory(classes, nPerClass, depth, sigma0, times));
         bar.tick();
       }
-      rankDepth = odeRankVsDepth(classes, nPerClass, depths, scale, seeds, horizon, () => bar.tick());
-      rankScale = odeRankVsScale(classes, nPerClass, scaleDepth, scales, seeds, horizon, () => bar.tick());
+      rankDepth = odeRankVsDepth(classes, nPerClass, depths, scale, seeds, times, () => bar.tick());
+      rankScale = odeRankVsScale(classes, nPerClass, scaleDepth, scales, seeds, times, () => bar.tick());
       const klSigma = alternatingSigma(classes, scale, scale / 2);
       kl = {
         sigma0: klSigma,
@@ -507,6 +507,10 @@ export async function runUfmOde(o: UfmOdeCommandOptions): Promise<void> {
       title: `Hadamard ODE: effective rank at t = ${horizon} vs depth (scale ${scale})`, xLabel: 'depth L', yLabel: 'effective rank',
       series: band('', rankDepth.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
     }));
+    files.push(await plot(run, 'rank-over-time.png', {
+      title: `Hadamard ODE: seed-mean effective rank over time per depth (scale ${scale})`, xLabel: 't', yLabel: 'effective rank', logX: true,
+      series: rankDepth.map((r) => ({ name: `L=${r.value}`, points: r.times.map((t, j) => [t, r.effectiveRankOverTime[j]!] as const) })),
+    }));
     files.push(await plot(run, 'rank-vs-scale.png', {
       title: `Hadamard ODE: effective rank at t = ${horizon} vs init scale (L=${scaleDepth})`, xLabel: 'init scale ||sigma(0)||', yLabel: 'effective rank', logX: true,
       series: band('', rankScale.map((r) => ({ x: r.value, mean: r.effectiveRank, std: r.effectiveRankStd }))),
@@ -525,8 +529,8 @@ export async function runUfmOde(o: UfmOdeCommandOptions): Promise<void> {
     await run.complete({
       ...(await provenance(undefined, 'ode', config, seed)),
       trajectories,
-      rankVsDepth: rankDepth.map((r) => ({ depth: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
-      rankVsScale: rankScale.map((r) => ({ scale: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed })),
+      rankVsDepth: rankDepth.map((r) => ({ depth: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed, times: r.times, effectiveRankOverTime: r.effectiveRankOverTime })),
+      rankVsScale: rankScale.map((r) => ({ scale: r.value, effectiveRank: r.effectiveRank, effectiveRankStd: r.effectiveRankStd, perSeed: r.perSeed, times: r.times, effectiveRankOverTime: r.effectiveRankOverTime })),
       klGrowth: { ...kl, monotone: klGrows },
     });
     console.log(`wrote ${run.path} and ${files.filter(Boolean).length} plots`);

@@ -242,37 +242,44 @@ export function odeTrajectory(classes: number, nPerClass: number, depth: number,
 export interface OdeRankRow {
   /** depth, or init scale for the scale sweep */
   value: number;
+  /** seed mean and std of the effective rank at the horizon */
   effectiveRank: number;
   effectiveRankStd: number;
+  /** each seed's effective rank at the horizon */
   perSeed: number[];
+  /** the output times (ending at the horizon) and the seed-mean effective rank at each */
+  times: number[];
+  effectiveRankOverTime: number[];
 }
 
-/** Effective rank of |sigma_1..sigma_{K-1}| at time `horizon` for random initial sigmas, per depth. */
-export function odeRankVsDepth(classes: number, nPerClass: number, depths: readonly number[], scale: number, seeds: number, horizon: number, onRun?: () => void): OdeRankRow[] {
-  return depths.map((depth) => {
-    const perSeed = Array.from({ length: seeds }, (_, i) => {
-      const sigma = randomHadamardSigma(classes, scale, i);
-      const sol = solveHadamardOde({ classes, nPerClass, depth, sigma, times: [horizon], rtol: 1e-8, atol: 1e-12 });
-      onRun?.();
-      return effectiveRankOf(sol.states[0]!.subarray(1));
-    });
-    const { mean, std } = meanStd(perSeed);
-    return { value: depth, effectiveRank: mean, effectiveRankStd: std, perSeed };
+/**
+ * One setting's ODE runs from `seeds` random initial sigmas of norm `scale`: the effective rank of
+ * |sigma_1..sigma_{K-1}| at each time of `times` (ascending, the last the horizon), per seed.
+ */
+function odeRankRow(classes: number, nPerClass: number, depth: number, scale: number, seeds: number, times: readonly number[], value: number, onRun?: () => void): OdeRankRow {
+  const ranks = Array.from({ length: seeds }, (_, i) => {
+    const sigma = randomHadamardSigma(classes, scale, i);
+    const sol = solveHadamardOde({ classes, nPerClass, depth, sigma, times: [...times], rtol: 1e-8, atol: 1e-12 });
+    onRun?.();
+    return sol.states.map((s) => effectiveRankOf(s.subarray(1)));
   });
+  const perSeed = ranks.map((r) => r.at(-1)!);
+  const { mean, std } = meanStd(perSeed);
+  const effectiveRankOverTime = times.map((_, j) => ranks.reduce((a, r) => a + r[j]!, 0) / seeds);
+  return { value, effectiveRank: mean, effectiveRankStd: std, perSeed, times: [...times], effectiveRankOverTime };
+}
+
+/**
+ * Effective rank of |sigma_1..sigma_{K-1}| for random initial sigmas, per depth, at each of
+ * `times` (ascending; the last is the horizon the row's summary is taken at).
+ */
+export function odeRankVsDepth(classes: number, nPerClass: number, depths: readonly number[], scale: number, seeds: number, times: readonly number[], onRun?: () => void): OdeRankRow[] {
+  return depths.map((depth) => odeRankRow(classes, nPerClass, depth, scale, seeds, times, depth, onRun));
 }
 
 /** The same against the init scale (norm of the initial sigma) at a fixed depth. */
-export function odeRankVsScale(classes: number, nPerClass: number, depth: number, scales: readonly number[], seeds: number, horizon: number, onRun?: () => void): OdeRankRow[] {
-  return scales.map((scale) => {
-    const perSeed = Array.from({ length: seeds }, (_, i) => {
-      const sigma = randomHadamardSigma(classes, scale, i);
-      const sol = solveHadamardOde({ classes, nPerClass, depth, sigma, times: [horizon], rtol: 1e-8, atol: 1e-12 });
-      onRun?.();
-      return effectiveRankOf(sol.states[0]!.subarray(1));
-    });
-    const { mean, std } = meanStd(perSeed);
-    return { value: scale, effectiveRank: mean, effectiveRankStd: std, perSeed };
-  });
+export function odeRankVsScale(classes: number, nPerClass: number, depth: number, scales: readonly number[], seeds: number, times: readonly number[], onRun?: () => void): OdeRankRow[] {
+  return scales.map((scale) => odeRankRow(classes, nPerClass, depth, scale, seeds, times, scale, onRun));
 }
 
 /**
