@@ -18,6 +18,7 @@ export type {
 } from './backend/types.js';
 export { SOFTWARE_LANES } from './backend/types.js';
 export { VERSION } from './version.js';
+export { benchOp, knownFp32Peak, BENCH_OPS, type BenchOp, type BenchRow, type BenchOptions } from './bench/shaders.js';
 export * from './metrics/index.js';
 export { readNpy, writeNpy, parseNpy, parseNpyHeader, encodeNpy, type NpyArray, type NpyDtype, type NpyHeader } from './data/npy.js';
 export { renderLineChart, renderVegaLite, svgToPng, type LineChartOptions, type Series, type RenderedChart } from './report/plot.js';

@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { collectInfo, formatInfo } from './info.js';
 import type { SoftwareLane } from '../backend/types.js';
 import { exitOnSignals } from './common/fail.js';
+import { registerBenchCommand } from './bench.js';
 import { registerRfmCommand } from './rfm.js';
 import { registerMetricsCommand } from './metrics.js';
 import { registerNnCommand } from './nn.js';
@@ -33,6 +34,7 @@ registerMetricsCommand(program);
 registerRfmCommand(program);
 registerUfmCommand(program);
 registerNnCommand(program);
+registerBenchCommand(program);
 // last: it checks grid files against the commands registered above
 registerSweepCommand(program);
 

@@ -1,0 +1,187 @@
+/**
+ * `ncgpu bench`: how fast the heavy ops run on a backend, each checked against the cpu backend.
+ * Per op and size: wall-clock seconds (best and median of the repeats, each ending with a sync so
+ * the GPU work is finished), GFLOPS, effective bandwidth over the op's unavoidable traffic, the
+ * fraction of the adapter's FP32 peak when it is known, and the largest difference from the cpu
+ * backend's result relative to that result's largest entry.
+ */
+import type { Context } from '../context.js';
+import { createContext } from '../context.js';
+import { agop } from '../ops/agop.js';
+import { kernelMatrix } from '../ops/kernels.js';
+import { matmul } from '../ops/matmul.js';
+import { Rng } from '../random.js';
+import type { Matrix } from '../tensor.js';
+
+/** The ops `ncgpu bench` measures. */
+export const BENCH_OPS = ['gemm', 'kernel', 'agop'] as const;
+/** One of BENCH_OPS. */
+export type BenchOp = (typeof BENCH_OPS)[number];
+
+/** Features per point of the kernel and AGOP benchmarks, and the AGOP's outputs. */
+const KERNEL_FEATURES = 256;
+const AGOP_FEATURES = 64;
+const AGOP_OUTPUTS = 10;
+
+/**
+ * FP32 peaks (TFLOPS, dense, no tensor cores) of GPUs by a pattern of their adapter name, for the
+ * fraction of peak; `--peak` gives one for any other.
+ */
+const FP32_PEAK_TFLOPS: readonly [RegExp, number][] = [
+  [/H200/i, 66.9], [/H100.*PCIe/i, 51.2], [/H100/i, 66.9], [/A100/i, 19.5], [/L40S/i, 91.6], [/L4\b/i, 30.3],
+  [/RTX 4090/i, 82.6], [/RTX 3090/i, 35.6], [/A10\b/i, 31.2], [/V100/i, 15.7], [/T4\b/i, 8.1],
+];
+
+/** The FP32 peak of an adapter by its name, in FLOPS, or undefined when ncgpu does not know it. */
+export function knownFp32Peak(device: string): number | undefined {
+  const hit = FP32_PEAK_TFLOPS.find(([pattern]) => pattern.test(device));
+  return hit ? hit[1] * 1e12 : undefined;
+}
+
+/** One measured op and size. */
+export interface BenchRow {
+  op: BenchOp;
+  /** n for gemm (n x n x n), N points for kernel and agop */
+  size: number;
+  /** what the size means, e.g. 'n x n x n' */
+  shape: string;
+  backend: string;
+  adapter: string | null;
+  bestSeconds: number;
+  medianSeconds: number;
+  repeats: number;
+  gflops: number;
+  /** GB/s over the bytes the op must read and write at least */
+  effectiveGBps: number;
+  /** gflops over the FP32 peak, when the peak is known (or given) */
+  fractionOfPeak: number | null;
+  /** max |result - cpu result| / max |cpu result|; null on the cpu backend, which is the reference */
+  relativeErrorVsCpu: number | null;
+}
+
+interface Prepared {
+  shape: string;
+  flops: number;
+  bytes: number;
+  /** the inputs on a context (uploaded once, outside the timing) */
+  upload: (ctx: Context) => Matrix[];
+  /** the op on uploaded inputs */
+  compute: (inputs: Matrix[]) => Promise<Matrix>;
+}
+
+function prepare(op: BenchOp, size: number, rng: Rng): Prepared {
+  const normals = (n: number) => rng.normals(n);
+  if (op === 'gemm') {
+    const a = normals(size * size);
+    const b = normals(size * size);
+    return {
+      shape: `${size} x ${size} x ${size}`, flops: 2 * size ** 3, bytes: 12 * size * size,
+      upload: (ctx) => [ctx.matrix(a, [size, size]), ctx.matrix(b, [size, size])],
+      compute: ([A, B]) => matmul(A!, B!),
+    };
+  }
+  if (op === 'kernel') {
+    const d = KERNEL_FEATURES;
+    const x = normals(size * d).map((v) => v / Math.sqrt(d));
+    return {
+      shape: `Laplace kernel of ${size} points x ${d} features`, flops: 2 * size * size * d, bytes: 4 * (size * d + size * size),
+      upload: (ctx) => [ctx.matrix(x, [size, d])],
+      compute: ([X]) => kernelMatrix(X!, X!, 'laplace', 2),
+    };
+  }
+  const d = AGOP_FEATURES;
+  const k = AGOP_OUTPUTS;
+  const x = normals(size * d).map((v) => v / Math.sqrt(d));
+  const alpha = normals(size * k);
+  return {
+    shape: `AGOP of ${size} points x ${d} features, ${k} outputs`, flops: 2 * size * size * k * d, bytes: 4 * (size * d + size * k + d * d),
+    upload: (ctx) => [ctx.matrix(x, [size, d]), ctx.matrix(alpha, [size, k])],
+    compute: ([X, A]) => agop(X!, A!, X!, 'laplace', 2, { normalize: 'none' }),
+  };
+}
+
+/** The op's result on `ctx`, read back. */
+async function resultOn(ctx: Context, p: Prepared): Promise<Float32Array> {
+  const inputs = p.upload(ctx);
+  try {
+    const r = await p.compute(inputs);
+    const values = await r.read();
+    r.dispose();
+    return values;
+  } finally {
+    for (const m of inputs) m.dispose();
+  }
+}
+
+/** Seconds of each of `repeats` runs on uploaded inputs, each ended by a sync (the GPU work done). */
+async function timeRuns(ctx: Context, p: Prepared, repeats: number): Promise<number[]> {
+  const inputs = p.upload(ctx);
+  try {
+    (await p.compute(inputs)).dispose(); // warm-up: pipelines compiled, pools filled
+    await ctx.sync();
+    const samples: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      const r = await p.compute(inputs);
+      await ctx.sync();
+      samples.push((performance.now() - t0) / 1000);
+      r.dispose();
+    }
+    return samples;
+  } finally {
+    for (const m of inputs) m.dispose();
+  }
+}
+
+function relativeError(actual: Float32Array, reference: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < reference.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i]! - reference[i]!));
+    scale = Math.max(scale, Math.abs(reference[i]!));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+/** Options of benchOp. */
+export interface BenchOptions {
+  /** timed runs after one warm-up run (default 5) */
+  repeats?: number;
+  /** FP32 peak in TFLOPS, for adapters ncgpu does not know */
+  peakTflops?: number;
+  /** seed of the random inputs (default 1) */
+  seed?: number;
+}
+
+/** Measures `op` at `size` on `ctx` and checks its result against the cpu backend. */
+export async function benchOp(ctx: Context, op: BenchOp, size: number, options: BenchOptions = {}): Promise<BenchRow> {
+  if (!BENCH_OPS.includes(op)) throw new RangeError(`benchOp: op must be one of ${BENCH_OPS.join(', ')}, got '${op}'`);
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`benchOp: size must be a positive integer, got ${size}`);
+  const repeats = options.repeats ?? 5;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`benchOp: repeats must be a positive integer, got ${repeats}`);
+  const p = prepare(op, size, new Rng(options.seed ?? 1));
+  const got = await resultOn(ctx, p);
+  const samples = await timeRuns(ctx, p, repeats);
+  let reference: Float32Array | undefined;
+  if (ctx.name !== 'cpu') {
+    const cpu = await createContext({ backend: 'cpu' });
+    try {
+      reference = await resultOn(cpu, p);
+    } finally {
+      await cpu.dispose();
+    }
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  const best = sorted[0]!;
+  const adapter = ctx.info().adapter;
+  const peak = options.peakTflops !== undefined ? options.peakTflops * 1e12 : adapter && !adapter.software ? knownFp32Peak(adapter.device) : undefined;
+  const flopsPerSecond = p.flops / best;
+  return {
+    op, size, shape: p.shape, backend: ctx.name,
+    adapter: adapter ? `${adapter.device} (${adapter.dawnBackend}${adapter.software ? ', software' : ''})` : null,
+    bestSeconds: best, medianSeconds: sorted[Math.floor(sorted.length / 2)]!, repeats,
+    gflops: flopsPerSecond / 1e9, effectiveGBps: p.bytes / best / 1e9,
+    fractionOfPeak: peak ? flopsPerSecond / peak : null,
+    relativeErrorVsCpu: reference ? relativeError(got, reference) : null,
+  };
+}

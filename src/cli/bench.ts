@@ -1,0 +1,79 @@
+/**
+ * `ncgpu bench [gemm|kernel|agop|all] --backend ... --sizes ... --json FILE`: the heavy ops timed
+ * on a backend, each checked against the cpu backend (src/bench/shaders.ts).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { createContext } from '../context.js';
+import { BENCH_OPS, benchOp, type BenchOp, type BenchRow } from '../bench/shaders.js';
+import { VERSION } from '../version.js';
+import { failWith } from './common/fail.js';
+import { BACKEND_HELP, backendOption, int, intItem, list, num } from './common/options.js';
+
+/** Default sizes per op: quick on a CPU, large enough to load a GPU. */
+const DEFAULT_SIZES: Record<BenchOp, { cpu: number[]; gpu: number[] }> = {
+  gemm: { cpu: [256, 1024], gpu: [1024, 4096] },
+  kernel: { cpu: [1000, 4000], gpu: [4000, 16000] },
+  agop: { cpu: [1000, 2000], gpu: [4000, 10000] },
+};
+
+export interface BenchCommandOptions {
+  backend?: string;
+  sizes?: string;
+  repeats?: string;
+  peak?: string;
+  json?: string;
+}
+
+const fmt = (v: number | null, digits = 3) => (v === null ? '-' : v >= 1000 ? v.toFixed(0) : v.toPrecision(digits));
+
+function printRow(r: BenchRow): void {
+  const peak = r.fractionOfPeak === null ? '' : `  ${(100 * r.fractionOfPeak).toFixed(1)}% of FP32 peak`;
+  const check = r.relativeErrorVsCpu === null ? '' : `  vs cpu ${r.relativeErrorVsCpu.toExponential(1)}`;
+  console.log(`${r.op.padEnd(6)} ${String(r.size).padStart(6)}  ${fmt(r.bestSeconds * 1000)} ms (median ${fmt(r.medianSeconds * 1000)})  ${fmt(r.gflops)} GFLOPS  ${fmt(r.effectiveGBps)} GB/s${peak}${check}`);
+}
+
+export async function runBench(what: string, o: BenchCommandOptions): Promise<void> {
+  const ops = what === 'all' ? [...BENCH_OPS] : [what as BenchOp];
+  if (what !== 'all' && !BENCH_OPS.includes(what as BenchOp)) throw new Error(`the op must be one of ${BENCH_OPS.join(', ')} or all, got '${what}'`);
+  const sizes = o.sizes === undefined ? undefined : list('sizes', o.sizes, intItem);
+  const repeats = int('repeats', o.repeats ?? '5');
+  const peakTflops = o.peak === undefined ? undefined : num('peak', o.peak);
+  if (o.json) await mkdir(dirname(o.json), { recursive: true });
+  const ctx = await createContext({ backend: backendOption(o.backend) });
+  try {
+    const info = ctx.info();
+    const onGpu = ctx.name !== 'cpu' && !info.adapter?.software;
+    const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : `${info.blas.name} ${info.blas.version}, ${info.blas.threads} threads`;
+    console.log(`ncgpu ${VERSION} bench on ${ctx.name}: ${adapter}; wall-clock seconds of each op ending in a sync, best of ${repeats}`);
+    const rows: BenchRow[] = [];
+    for (const op of ops) {
+      for (const size of sizes ?? DEFAULT_SIZES[op][onGpu ? 'gpu' : 'cpu']) {
+        const row = await benchOp(ctx, op, size, { repeats, peakTflops });
+        printRow(row);
+        rows.push(row);
+      }
+    }
+    if (o.json) {
+      await writeFile(o.json, `${JSON.stringify({ version: VERSION, backend: ctx.name, adapter: info.adapter ?? null, blas: info.blas, createdAt: new Date().toISOString(), rows }, null, 2)}\n`);
+      console.log(`wrote ${o.json}`);
+    }
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+export function registerBenchCommand(program: Command): void {
+  const fail = failWith('ncgpu bench');
+  program
+    .command('bench')
+    .description('time the heavy ops (GEMM, Laplace kernel matrix, AGOP) on a backend and check each result against the cpu backend')
+    .argument('[op]', `${BENCH_OPS.join(' | ')} | all`, 'all')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--sizes <list>', 'sizes to run (n for gemm, points for kernel and agop); default depends on the op and on CPU vs GPU')
+    .option('--repeats <n>', 'timed runs per size after one warm-up (default 5)')
+    .option('--peak <tflops>', 'the adapter FP32 peak in TFLOPS, for the fraction of peak (known for common NVIDIA GPUs)')
+    .option('--json <file>', 'also write the rows as JSON')
+    .action((what: string, opts: BenchCommandOptions) => runBench(what, opts).catch(fail));
+}

@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { knownFp32Peak } from '../src/bench/shaders.js';
+
+const cli = fileURLToPath(new URL('../src/cli/index.ts', import.meta.url));
+const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, 'bench', ...args], { encoding: 'utf8', timeout: 120_000 });
+const dir = mkdtempSync(join(tmpdir(), 'ncgpu-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const rowsOf = (file: string) => JSON.parse(readFileSync(file, 'utf8')).rows as Record<string, number | string | null>[];
+
+describe('ncgpu bench', () => {
+  it('times every op on cpu and writes JSON rows with GFLOPS and bandwidth', () => {
+    const json = join(dir, 'cpu.json');
+    const r = run(['all', '--backend', 'cpu', '--sizes', '64', '--repeats', '2', '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = rowsOf(json);
+    expect(rows.map((x) => x.op)).toEqual(['gemm', 'kernel', 'agop']);
+    for (const x of rows) {
+      expect(x.size).toBe(64);
+      expect(x.gflops as number).toBeGreaterThan(0);
+      expect(x.bestSeconds as number).toBeLessThanOrEqual(x.medianSeconds as number);
+      // the cpu backend is the reference itself, and its peak is not known
+      expect(x.relativeErrorVsCpu).toBeNull();
+      expect(x.fractionOfPeak).toBeNull();
+    }
+    expect(r.stdout).toMatch(/^gemm +64 +\S+ ms/m);
+  });
+
+  it('checks the software GPU against the cpu backend, and gives the fraction of a --peak', () => {
+    const json = join(dir, 'gpu.json');
+    const r = run(['agop', '--backend', 'webgpu-software', '--sizes', '96', '--repeats', '2', '--peak', '0.001', '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    const [row] = rowsOf(json);
+    expect(row!.backend).toBe('webgpu');
+    expect(row!.relativeErrorVsCpu as number).toBeLessThan(1e-4);
+    // a peak of 0.001 TFLOPS is 1 GFLOPS: the fraction equals the GFLOPS figure
+    expect(row!.fractionOfPeak as number).toBeCloseTo(row!.gflops as number, 9);
+  });
+
+  it('knows the FP32 peak of common data-centre GPUs by adapter name', () => {
+    expect(knownFp32Peak('NVIDIA H100 80GB HBM3')).toBeCloseTo(66.9e12, -6);
+    expect(knownFp32Peak('NVIDIA H100 PCIe')).toBeCloseTo(51.2e12, -6);
+    expect(knownFp32Peak('llvmpipe (LLVM 15.0.6, 256 bits)')).toBeUndefined();
+  });
+
+  it('names a bad op or option', () => {
+    const bad = run(['fft', '--backend', 'cpu']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/the op must be one of gemm, kernel, agop or all, got 'fft'/);
+    const sizes = run(['gemm', '--backend', 'cpu', '--sizes', '0']);
+    expect(sizes.status).toBe(1);
+    expect(sizes.stderr).toMatch(/--sizes/);
+  });
+});
