@@ -10,8 +10,13 @@ import { Rng } from '../src/random.js';
 export const BACKENDS = ['cpu', 'webgpu-software'] as const;
 export type TestBackend = (typeof BACKENDS)[number];
 
+/**
+ * A context on `backend`. With NCGPU_TEST_GPU=hardware (`npm run gpu-check` on a GPU machine) the
+ * shader tests run on the hardware adapter instead of the software GPU.
+ */
 export function context(backend: TestBackend, options: ContextOptions = {}): Promise<Context> {
-  return createContext({ backend, ...options });
+  const onHardware = backend === 'webgpu-software' && process.env.NCGPU_TEST_GPU === 'hardware';
+  return createContext({ backend: onHardware ? 'webgpu' : backend, ...options });
 }
 
 export function randn(rng: Rng, n: number, std = 1): Float64Array {
