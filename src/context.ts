@@ -132,6 +132,19 @@ export class Context {
     return this.backend.sync();
   }
 
+  /**
+   * Runs `fn` (ops on this context) and waits for its work; `gpuSeconds` is the GPU's own time for
+   * it by timestamp queries, on a webgpu backend whose adapter has them (Vulkan, Metal, D3D12;
+   * not the OpenGL ES software GPU), else absent.
+   */
+  async timeGpu<T>(fn: () => Promise<T>): Promise<{ value: T; gpuSeconds?: number }> {
+    this.checkOpen();
+    if (this.backend.timeGpu) return this.backend.timeGpu(fn);
+    const value = await fn();
+    await this.backend.sync();
+    return { value };
+  }
+
   /** The backend's adapter, limits and BLAS, as `ncgpu info` prints them. */
   info(): BackendInfo {
     return this.backend.info();

@@ -37,6 +37,15 @@ describe('ncgpu bench', () => {
     const [row] = rowsOf(json);
     expect(row!.backend).toBe('webgpu');
     expect(row!.relativeErrorVsCpu as number).toBeLessThan(1e-4);
+    // GPU time by timestamp queries on the Vulkan lane; the OpenGL ES lane has none
+    if (process.env.NCGPU_SOFTWARE_LANE === 'vulkan') {
+      expect(row!.timing).toBe('timestamp-query');
+      expect(row!.gpuSeconds as number).toBeGreaterThan(0);
+      expect(row!.gpuSeconds as number).toBeLessThanOrEqual(row!.bestSeconds as number);
+    } else {
+      expect(row!.timing).toBe('wall-clock');
+      expect(row!.gpuSeconds).toBeNull();
+    }
     // a peak of 0.001 TFLOPS is 1 GFLOPS: the fraction equals the GFLOPS figure
     expect(row!.fractionOfPeak as number).toBeCloseTo(row!.gflops as number, 9);
   });

@@ -322,6 +322,11 @@ export interface Backend {
 
   /** Wait until all queued work has finished; throws the first error it produced. */
   sync(): Promise<void>;
+  /**
+   * GPU seconds of the work `fn` queues, by timestamp queries (webgpu backends whose adapter has
+   * them); absent on backends that cannot measure it
+   */
+  timeGpu?<T>(fn: () => Promise<T>): Promise<{ value: T; gpuSeconds?: number; passes: number }>;
   /** Live and pooled storage, and bytes read back so far. */
   stats(): BackendStats;
   /** What this backend runs on. */

@@ -1,7 +1,8 @@
 /**
  * `ncgpu bench`: how fast the heavy ops run on a backend, each checked against the cpu backend.
  * Per op and size: wall-clock seconds (best and median of the repeats, each ending with a sync so
- * the GPU work is finished), GFLOPS, effective bandwidth over the op's unavoidable traffic, the
+ * the GPU work is finished), the GPU's own seconds by timestamp queries where the adapter has
+ * them (GFLOPS and bandwidth then come from those), GFLOPS, effective bandwidth over the op's unavoidable traffic, the
  * fraction of the adapter's FP32 peak when it is known, and the largest difference from the cpu
  * backend's result relative to that result's largest entry.
  */
@@ -47,8 +48,13 @@ export interface BenchRow {
   shape: string;
   backend: string;
   adapter: string | null;
+  /** wall-clock seconds of a run ending in a sync: best and median of the repeats */
   bestSeconds: number;
   medianSeconds: number;
+  /** the GPU's own seconds of the best run's passes, by timestamp queries; null where not measurable */
+  gpuSeconds: number | null;
+  /** what gflops and effectiveGBps are computed from */
+  timing: 'timestamp-query' | 'wall-clock';
   repeats: number;
   gflops: number;
   /** GB/s over the bytes the op must read and write at least */
@@ -113,19 +119,21 @@ async function resultOn(ctx: Context, p: Prepared): Promise<Float32Array> {
   }
 }
 
-/** Seconds of each of `repeats` runs on uploaded inputs, each ended by a sync (the GPU work done). */
-async function timeRuns(ctx: Context, p: Prepared, repeats: number): Promise<number[]> {
+/**
+ * Wall-clock seconds of each of `repeats` runs on uploaded inputs, each ended by the wait for its
+ * work, and the GPU seconds of each by timestamp queries where the backend has them.
+ */
+async function timeRuns(ctx: Context, p: Prepared, repeats: number): Promise<{ wall: number; gpu?: number }[]> {
   const inputs = p.upload(ctx);
   try {
     (await p.compute(inputs)).dispose(); // warm-up: pipelines compiled, pools filled
     await ctx.sync();
-    const samples: number[] = [];
+    const samples: { wall: number; gpu?: number }[] = [];
     for (let i = 0; i < repeats; i++) {
       const t0 = performance.now();
-      const r = await p.compute(inputs);
-      await ctx.sync();
-      samples.push((performance.now() - t0) / 1000);
-      r.dispose();
+      const { value, gpuSeconds } = await ctx.timeGpu(() => p.compute(inputs));
+      samples.push({ wall: (performance.now() - t0) / 1000, gpu: gpuSeconds });
+      value.dispose();
     }
     return samples;
   } finally {
@@ -171,15 +179,18 @@ export async function benchOp(ctx: Context, op: BenchOp, size: number, options: 
       await cpu.dispose();
     }
   }
-  const sorted = [...samples].sort((a, b) => a - b);
-  const best = sorted[0]!;
+  const sorted = [...samples].sort((a, b) => a.wall - b.wall);
+  const gpuTimes = samples.map((s) => s.gpu).filter((s): s is number => s !== undefined && s > 0);
+  const gpuBest = gpuTimes.length === samples.length ? Math.min(...gpuTimes) : undefined;
+  const best = gpuBest ?? sorted[0]!.wall;
   const adapter = ctx.info().adapter;
   const peak = options.peakTflops !== undefined ? options.peakTflops * 1e12 : adapter && !adapter.software ? knownFp32Peak(adapter.device) : undefined;
   const flopsPerSecond = p.flops / best;
   return {
     op, size, shape: p.shape, backend: ctx.name,
     adapter: adapter ? `${adapter.device} (${adapter.dawnBackend}${adapter.software ? ', software' : ''})` : null,
-    bestSeconds: best, medianSeconds: sorted[Math.floor(sorted.length / 2)]!, repeats,
+    bestSeconds: sorted[0]!.wall, medianSeconds: sorted[Math.floor(sorted.length / 2)]!.wall,
+    gpuSeconds: gpuBest ?? null, timing: gpuBest !== undefined ? 'timestamp-query' : 'wall-clock', repeats,
     gflops: flopsPerSecond / 1e9, effectiveGBps: p.bytes / best / 1e9,
     fractionOfPeak: peak ? flopsPerSecond / peak : null,
     relativeErrorVsCpu: reference ? relativeError(got, reference) : null,

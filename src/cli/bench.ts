@@ -31,7 +31,8 @@ const fmt = (v: number | null, digits = 3) => (v === null ? '-' : v >= 1000 ? v.
 function printRow(r: BenchRow): void {
   const peak = r.fractionOfPeak === null ? '' : `  ${(100 * r.fractionOfPeak).toFixed(1)}% of FP32 peak`;
   const check = r.relativeErrorVsCpu === null ? '' : `  vs cpu ${r.relativeErrorVsCpu.toExponential(1)}`;
-  console.log(`${r.op.padEnd(6)} ${String(r.size).padStart(6)}  ${fmt(r.bestSeconds * 1000)} ms (median ${fmt(r.medianSeconds * 1000)})  ${fmt(r.gflops)} GFLOPS  ${fmt(r.effectiveGBps)} GB/s${peak}${check}`);
+  const gpu = r.gpuSeconds === null ? '' : `, GPU ${fmt(r.gpuSeconds * 1000)} ms`;
+  console.log(`${r.op.padEnd(6)} ${String(r.size).padStart(6)}  ${fmt(r.bestSeconds * 1000)} ms (median ${fmt(r.medianSeconds * 1000)}${gpu})  ${fmt(r.gflops)} GFLOPS  ${fmt(r.effectiveGBps)} GB/s${peak}${check}`);
 }
 
 export async function runBench(what: string, o: BenchCommandOptions): Promise<void> {
@@ -46,7 +47,8 @@ export async function runBench(what: string, o: BenchCommandOptions): Promise<vo
     const info = ctx.info();
     const onGpu = ctx.name !== 'cpu' && !info.adapter?.software;
     const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : `${info.blas.name} ${info.blas.version}, ${info.blas.threads} threads`;
-    console.log(`ncgpu ${VERSION} bench on ${ctx.name}: ${adapter}; wall-clock seconds of each op ending in a sync, best of ${repeats}`);
+    const timestamps = info.adapter?.features.includes('timestamp-query') ?? false;
+    console.log(`ncgpu ${VERSION} bench on ${ctx.name}: ${adapter}; wall-clock seconds of each op ending in a sync, best of ${repeats}${timestamps ? '; GFLOPS from the GPU time of timestamp queries' : ''}`);
     const rows: BenchRow[] = [];
     for (const op of ops) {
       for (const size of sizes ?? DEFAULT_SIZES[op][onGpu ? 'gpu' : 'cpu']) {

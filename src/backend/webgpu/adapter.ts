@@ -33,7 +33,8 @@ async function dawnInstance(flag: string): Promise<GPU> {
   const { create } = await loadDawn();
   let gpu = instances.get(flag);
   if (!gpu) {
-    gpu = create([flag]);
+    // unquantized timestamps: ncgpu's pass timer measures kernels of microseconds
+    gpu = create([flag, 'disable-dawn-features=timestamp_quantization']);
     instances.set(flag, gpu);
   }
   return gpu;

@@ -206,6 +206,10 @@ export class WebGpuBackend implements Backend {
     return this.dev.sync();
   }
 
+  timeGpu<T>(fn: () => Promise<T>): Promise<{ value: T; gpuSeconds?: number; passes: number }> {
+    return this.dev.timeGpu(fn);
+  }
+
   stats(): BackendStats {
     return { ...this.dev.stats(), readBytes: this.readBytes };
   }

@@ -11,7 +11,17 @@
 import type { AdapterDescription } from '../types.js';
 import type { FoundAdapter } from './adapter.js';
 import { requestDevice, returnDevice, takeIdleDevice, type DeviceOwner, type PooledDevice } from './devicePool.js';
+import { PassTimer } from './passTimer.js';
 import { shaderSource } from './shaderSource.js';
+
+/** What timeGpu returns: fn's value and, with timestamp queries, the GPU seconds of its passes. */
+export interface GpuTiming<T> {
+  value: T;
+  /** summed over the compute passes; absent without timestamp queries or when passes went untimed */
+  gpuSeconds?: number;
+  /** passes timed */
+  passes: number;
+}
 
 export class GpuError extends Error {
   override name = 'GpuError';
@@ -88,6 +98,8 @@ export class GpuDevice implements DeviceOwner {
   /** the pool's key for this kind of adapter; undefined: the device is destroyed on dispose */
   private readonly poolKind: string | undefined;
   private encoder: GPUCommandEncoder | undefined;
+  /** set while timeGpu runs: the passes begun meanwhile write timestamps */
+  private timer: PassTimer | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private dispatchCount = 0;
   private encodedLabels: string[] = [];
@@ -449,7 +461,7 @@ export class GpuDevice implements DeviceOwner {
     let binding = 0;
     if (params) entries.push({ binding: binding++, resource: { buffer: this.uniform(params) } });
     for (const resource of storage) entries.push({ binding: binding++, resource });
-    this.pass ??= this.encoderNow().beginComputePass();
+    this.pass ??= this.encoderNow().beginComputePass(this.timer ? { timestampWrites: this.timer.writes() } : undefined);
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
@@ -490,6 +502,39 @@ export class GpuDevice implements DeviceOwner {
     for (const b of this.destroyAfterSubmit) b.destroy();
     this.destroyAfterSubmit = [];
     this.releasedThisBatch.clear();
+  }
+
+  /** Whether this device can time its passes with timestamp queries. */
+  get hasTimestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /**
+   * Runs `fn` and returns its value with the GPU seconds of the compute passes it queued (by
+   * timestamp queries; undefined when the device lacks them). Work queued before is submitted
+   * first and not counted; the call waits for `fn`'s work to finish.
+   */
+  async timeGpu<T>(fn: () => Promise<T>): Promise<GpuTiming<T>> {
+    if (!this.hasTimestamps) {
+      const value = await fn();
+      await this.sync();
+      return { value, passes: 0 };
+    }
+    if (this.timer) throw new GpuError('webgpu: timeGpu calls cannot nest');
+    this.flush();
+    const timer = new PassTimer(this.device);
+    this.timer = timer;
+    let value: T;
+    try {
+      value = await fn();
+      this.flush();
+    } finally {
+      this.timer = undefined;
+    }
+    const gpuSeconds = await timer.seconds();
+    await this.sync();
+    // a sum missing passes would understate the time: no number then
+    return { value, passes: timer.passes, ...(timer.untimedPasses === 0 ? { gpuSeconds } : {}) };
   }
 
   /** Waits for all queued work and throws the first error it caused. */

@@ -37,7 +37,9 @@ export async function requestDevice(found: FoundAdapter, limitNames: readonly st
     const value = (found.adapter.limits as unknown as Record<string, unknown>)[name];
     if (typeof value === 'number') requiredLimits[name] = value;
   }
-  const device = await withDawnMessages('device', () => found.adapter.requestDevice({ requiredLimits, label: 'ncgpu' }));
+  // timestamp queries where the adapter has them: ncgpu bench times passes on the GPU itself
+  const requiredFeatures: GPUFeatureName[] = found.adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await withDawnMessages('device', () => found.adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'ncgpu' }));
   const entry: PooledDevice = { found, device, pipelines: new Map() };
   // one listener of each kind for the device's whole life, forwarding to whoever uses it now
   device.addEventListener('uncapturederror', (event) => entry.owner?.uncapturedError((event as GPUUncapturedErrorEvent).error.message));
