@@ -20,6 +20,6 @@ export { linearCka, richnessDlr, nfaCorrelation, type LinearCkaOptions, type Ric
 export { margins, normalizedMargin } from './margins.js';
 export { nystromView, type NystromOptions, type NystromView, type NystromVariant } from './nystrom.js';
 export {
-  computeAllMetrics, inferNumClasses,
+  computeAllMetrics, inferNumClasses, METRIC_KEY_ALIASES,
   type MetricInputs, type AllMetrics, type AllMetricsOptions, type MetricRow,
 } from './all.js';
