@@ -16,6 +16,7 @@ const f = (name: string) => join(dir, name);
 const n = 60;
 const p = 8;
 const k = 3;
+let xs = new Float32Array(0);
 
 beforeAll(async () => {
   const rng = new Rng(4);
@@ -29,7 +30,9 @@ beforeAll(async () => {
     for (let j = 0; j < p; j++) s += w[c * p + j]! * x[i * p + j]!;
     outputs[i * k + c] = s;
   }
+  xs = x;
   await writeNpy(f('X.npy'), x, [n, p]);
+  await writeNpy(f('y-unbalanced.npy'), Int32Array.from({ length: n }, (_, i) => (i < 36 ? 0 : i < 48 ? 1 : 2)), [n]);
   await writeNpy(f('X64.npy'), Float64Array.from(x), [n, p]);
   await writeNpy(f('y.npy'), labels, [n]);
   await writeNpy(f('W.npy'), w, [k, p]);
@@ -66,7 +69,7 @@ describe('ncgpu metrics', () => {
     const json = f('out.json');
     const r = run(['--features', f('X.npy'), '--labels', f('y.npy'), '--weights', f('W.npy'), '--bias', f('b.npy'), '--outputs', f('F.npy'), '--backend', 'cpu', '--json', json]);
     expect(r.status, r.stderr).toBe(0);
-    for (const row of ['NC1  tr(Sw)/tr(Sb)', 'NC1  Papyan', 'reference-script', 'CDNV', 'NC2  Gram MSE', 'simplex ETF error', 'equinorm', 'NC2A', 'NC2B', 'NC3', 'self-duality', 'NC4  agreement', 'CKA(features, outputs)', 'D_LR', 'effective rank of centered means', 'stable rank']) {
+    for (const row of ['NC1  tr(Sw)/tr(Sb)', 'NC1  Papyan', 'reference-script', 'CDNV', 'NC2  Gram MSE', 'simplex ETF error', 'equinorm', 'NC2A', 'NC2B', 'NC3', 'self-duality ||W/|W| - M/|M| ||_F^2 (Papyan, squared)', '(Kothapalli)', 'NC1  Papyan: rank of Sb kept by pinv', 'NC4  agreement', 'CKA(features, outputs)', 'D_LR', 'effective rank of centered means', 'stable rank']) {
       expect(r.stdout).toContain(row);
     }
     expect(r.stdout).toMatch(/N = 60, p = 8, K = 3, backend cpu/);
@@ -81,13 +84,62 @@ describe('ncgpu metrics', () => {
     expect(report.inputs.weights.shape).toEqual([k, p]);
     expect(report.inputs.outputs.shape).toEqual([n, k]);
     expect(report.numClasses).toBe(k);
-    for (const key of ['nc1', 'nc1ReferenceScript', 'nc1Papyan', 'cdnv', 'nc2GramMse', 'etfError', 'equinorm', 'nc2A', 'nc2B', 'nc3Cosine', 'selfDuality', 'nc4Agreement', 'nc4Mismatch', 'cka', 'dLR', 'normalizedMargin', 'meansEffectiveRank', 'meansStableRank']) {
+    for (const key of ['nc1', 'nc1ReferenceScript', 'nc1Papyan', 'cdnv', 'nc2GramMse', 'etfError', 'equinorm', 'nc2A', 'nc2B', 'nc3Cosine', 'selfDuality', 'selfDualitySquared', 'dualityKothapalli', 'nc1PapyanRank', 'nc4Agreement', 'nc4Mismatch', 'cka', 'dLR', 'normalizedMargin', 'meansEffectiveRank', 'meansStableRank']) {
       expect(typeof report.metrics[key], key).toBe('number');
     }
     expect(report.metrics.nc1ReferenceScript).toBeCloseTo(report.metrics.nc1 / k, 12);
     expect(report.metrics.dLR).toBeCloseTo(1 - report.metrics.cka, 12);
+    // the older key repeats the squared self-duality error, and the report says so
+    expect(report.metrics.selfDuality).toBe(report.metrics.selfDualitySquared);
+    expect(report.aliases).toEqual({ selfDuality: 'selfDualitySquared' });
+    expect(report.metrics.nc1PapyanRank).toBe(k - 1);
+    expect(report.globalMean).toBe('class-means');
+    expect(r.stdout).toContain('global mean: class-means (mu_G = mean of the class means, Sigma_B weighs each class by 1/K)');
     expect(report.metrics.nc1).toBeGreaterThan(0);
     expect(report.metrics.nc1).toBeLessThan(1);
+  });
+
+  it("--global-mean sample-weighted weighs Sigma_B by n_c/N: tr(Sigma_W) + tr(Sigma_B) = tr(Sigma_T)", () => {
+    const json = f('weighted.json');
+    const r = run(['--features', f('X.npy'), '--labels', f('y-unbalanced.npy'), '--global-mean', 'sample-weighted', '--backend', 'cpu', '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('global mean: sample-weighted (mu_G = sample mean, Sigma_B weighs class c by n_c/N: Sigma_T = Sigma_W + Sigma_B)');
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.globalMean).toBe('sample-weighted');
+    let trT = 0;
+    for (let j = 0; j < p; j++) {
+      let mean = 0;
+      for (let i = 0; i < n; i++) mean += xs[i * p + j]! / n;
+      for (let i = 0; i < n; i++) trT += (xs[i * p + j]! - mean) ** 2 / n;
+    }
+    expect(Math.abs(report.metrics.traceW + report.metrics.traceB - trT) / trT).toBeLessThan(1e-6);
+    // the default convention does not split it on these unbalanced classes
+    const d = run(['--features', f('X.npy'), '--labels', f('y-unbalanced.npy'), '--backend', 'cpu', '--json', f('unweighted.json')]);
+    expect(d.status, d.stderr).toBe(0);
+    const def = JSON.parse(readFileSync(f('unweighted.json'), 'utf8'));
+    expect(Math.abs(def.metrics.traceW + def.metrics.traceB - trT) / trT).toBeGreaterThan(1e-4);
+  });
+
+  it("--predictions writes NC4's two prediction vectors to the JSON, consistent with the agreement", () => {
+    const json = f('predictions.json');
+    const r = run(['--features', f('X.npy'), '--labels', f('y.npy'), '--weights', f('W.npy'), '--bias', f('b.npy'), '--backend', 'cpu', '--json', json, '--predictions']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    const { ncc, classifier } = report.nc4Predictions;
+    expect(ncc.length).toBe(n);
+    expect(classifier.length).toBe(n);
+    const agree = ncc.filter((c: number, i: number) => c === classifier[i]).length;
+    expect(report.metrics.nc4Agreement).toBe(agree / n);
+    const labels = Array.from({ length: n }, (_, i) => i % k);
+    expect(report.metrics.nccAccuracy).toBe(ncc.filter((c: number, i: number) => c === labels[i]).length / n);
+    expect(report.metrics.classifierAccuracy).toBe(classifier.filter((c: number, i: number) => c === labels[i]).length / n);
+    // not written without the flag
+    const plain = run(['--features', f('X.npy'), '--labels', f('y.npy'), '--weights', f('W.npy'), '--backend', 'cpu', '--json', f('no-predictions.json')]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(f('no-predictions.json'), 'utf8')).nc4Predictions).toBeUndefined();
+    const noJson = run(['--features', f('X.npy'), '--labels', f('y.npy'), '--weights', f('W.npy'), '--backend', 'cpu', '--predictions']);
+    expect(noJson.status).toBe(1);
+    expect(noJson.stderr.trim()).toBe('ncgpu metrics: --predictions needs --json (the predictions are written there)');
   });
 
   it('reads safetensors and .npz arrays (named with FILE:NAME) and gives the same metrics as .npy', () => {

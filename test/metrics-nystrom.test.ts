@@ -132,6 +132,76 @@ describe.each(BACKENDS)('Nystrom eigenfunction view on %s', (backend) => {
     expectValues(v.utilization, wantUtilization, 1e-5, 'Pi^');
   });
 
+  /** (1/dim H) sum_{j<=k} ||P_H q_j||^2 for exactly orthonormal q_j, in f64 */
+  const cumulative = (qs: Float64Array[], span: { data: Float64Array; rows: number; cols: number }) => {
+    const basis: Float64Array[] = [];
+    for (let j = 0; j < span.cols; j++) {
+      const v = Float64Array.from({ length: span.rows }, (_, i) => span.data[i * span.cols + j]!);
+      for (let pass = 0; pass < 2; pass++) {
+        for (const b of basis) {
+          const d = b.reduce((acc, t, i) => acc + t * v[i]!, 0);
+          for (let i = 0; i < v.length; i++) v[i] -= d * b[i]!;
+        }
+      }
+      const norm = Math.sqrt(v.reduce((a, t) => a + t * t, 0));
+      basis.push(v.map((t) => t / norm));
+    }
+    let acc = 0;
+    return qs.map((q) => {
+      for (const b of basis) acc += b.reduce((a, t, i) => a + t * q[i]!, 0) ** 2;
+      return acc / basis.length;
+    });
+  };
+
+  it("'undropped': the plain eigenfunctions from the top one, against the raw targets and outputs", async () => {
+    const v = await nystromView(train, test, targets, outputs, { variant: 'undropped' });
+    expect(v.variant).toBe('undropped');
+    expect(v.dropped).toBe(0);
+    expect(v.droppedEigenvalue).toBeNull();
+    expectValues(v.eigenvalues, [10, 4, 2, 1, 0.5], 1e-4, 'eigenvalues');
+    expectValues(v.ratios, [1, 0.4, 0.2, 0.1, 0.05], 1e-5, 'ratios');
+    // the eigenfunctions on the test points are the columns of qTest; the spans keep the constant
+    expectValues(v.quality, cumulative(qTest, targets), 1e-5, 'Pi*');
+    expectValues(v.utilization, cumulative(qTest, outputs), 1e-5, 'Pi^');
+    expect(v.quality[0]).toBeGreaterThan(0.1); // the constant (e_1) lies in the targets' span
+    await expect(nystromView(train, test, targets, outputs, { variant: 'both' as never })).rejects.toThrow(
+      "nystromView: 'variant' must be 'plain', 'undropped' or 'centered', got 'both'",
+    );
+    await expect(nystromView(train, test, targets, outputs, { variant: 'plain', centered: true })).rejects.toThrow(
+      "nystromView: 'centered' = true contradicts 'variant' = 'plain'",
+    );
+  });
+
+  it("'centered': test points are centered by the training mean, not their own", async () => {
+    // move the test set by 3 o_2: e_2 (= x^T o_2 / sqrt(rho_2) after centering) gains 1.5 on every
+    // test point; centered by its own mean the shift would vanish and the view would not change
+    const shifted = features(qTest, rho, o, bigN);
+    for (let i = 0; i < bigN; i++) for (let j = 0; j < p; j++) shifted[i * p + j] += 3 * o[1]![j]!;
+    const te = ctx.matrix(shifted, [bigN, p]);
+    const v = await nystromView(train, te, targets, outputs, { variant: 'centered' });
+    expect(v.variant).toBe('centered');
+    expectValues(v.eigenvalues, [4, 2, 1, 0.5], 1e-4, 'eigenvalues');
+    // q_1 = (q_2 + (1.5/sqrt(40)) 1) / sqrt(3.25) on the test points; the others are q_3, q_4, q_5
+    const first = qTest[1]!.map((t) => (t + 1.5 / Math.sqrt(bigN)) / Math.sqrt(3.25));
+    const qs = [first, qTest[2]!, qTest[3]!, qTest[4]!];
+    const centre = (m: { data: Float64Array; rows: number; cols: number }) => {
+      const out = Float64Array.from(m.data);
+      for (let j = 0; j < m.cols; j++) {
+        let mean = 0;
+        for (let i = 0; i < m.rows; i++) mean += out[i * m.cols + j]! / m.rows;
+        for (let i = 0; i < m.rows; i++) out[i * m.cols + j] -= mean;
+      }
+      return { data: out, rows: m.rows, cols: m.cols };
+    };
+    expectValues(v.quality, cumulative(qs, centre(targets)), 1e-5, 'Pi*');
+    const wantU = cumulative(qs, centre(outputs));
+    expectValues(wantU, [1 / 13, (1 / 6.5 + 0.5) / 2, (1 / 6.5 + 1.5) / 2, (1 / 6.5 + 1.5) / 2], 1e-12, 'Pi^ closed form');
+    expectValues(v.utilization, wantU, 1e-5, 'Pi^');
+    // with the test set's own mean it would have been the unshifted view
+    expect(Math.abs(v.utilization[0]! - wantUtilization[0]!)).toBeGreaterThan(0.1);
+    te.dispose();
+  });
+
   it('components limits the eigenfunctions (the dropped one counted)', async () => {
     const v = await nystromView(train, test, targets, outputs, { components: 3 });
     expectValues(v.quality, wantQuality.slice(0, 2), 1e-5, 'Pi*');

@@ -98,8 +98,9 @@ function refStats(x: Mat, y: number[], k: number, weighted = false) {
   }
   for (let c = 0; c < k; c++) vars[c] /= counts[c]!;
   const sb = new Float64Array(p * p);
+  // Sigma_B weighs class c by 1/K (class-means) or n_c/N (sample-weighted)
   for (let c = 0; c < k; c++) for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) {
-    sb[a * p + b] += ((means[c * p + a]! - g[a]!) * (means[c * p + b]! - g[b]!)) / k;
+    sb[a * p + b] += (weighted ? counts[c]! / n : 1 / k) * (means[c * p + a]! - g[a]!) * (means[c * p + b]! - g[b]!);
   }
   const centered = new Float64Array(k * p);
   for (let c = 0; c < k; c++) for (let j = 0; j < p; j++) centered[c * p + j] = means[c * p + j]! - g[j]!;

@@ -23,6 +23,7 @@ export interface MetricsCommandOptions {
   globalMean?: string;
   backend?: string;
   json?: string;
+  predictions?: boolean;
 }
 
 interface InputRecord {
@@ -96,6 +97,8 @@ async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
   if (!opts.labels) throw new Error('--labels <y.npy> is required');
   const backend = backendOption(opts.backend);
   const globalMean = oneOf<GlobalMeanMode>('global-mean', opts.globalMean ?? 'class-means', ['class-means', 'sample-weighted']);
+  if (opts.predictions && !opts.json) throw new Error('--predictions needs --json (the predictions are written there)');
+  if (opts.predictions && !opts.weights) throw new Error('--predictions needs --weights (NC4 compares the classifier with the nearest class mean)');
   // the folder of --json is made before any work, so a typo in it cannot cost the computation
   if (opts.json) await mkdir(dirname(opts.json), { recursive: true });
 
@@ -154,6 +157,9 @@ async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
     const adapter = info.adapter ? `${info.adapter.device} (${info.adapter.dawnBackend}${info.adapter.software ? ', software' : ''})` : null;
     console.log(`ncgpu ${VERSION} metrics: N = ${n}, p = ${p}, K = ${k}, backend ${info.name}${adapter ? ` [${adapter}]` : ''}`);
     if (classesFrom === 'labels') console.log(`  K = ${k} inferred from the labels as max label + 1; pass --classes to set it`);
+    console.log(`  global mean: ${globalMean === 'class-means'
+      ? 'class-means (mu_G = mean of the class means, Sigma_B weighs each class by 1/K)'
+      : 'sample-weighted (mu_G = sample mean, Sigma_B weighs class c by n_c/N: Sigma_T = Sigma_W + Sigma_B)'}`);
     for (const [name, r] of Object.entries(inputs)) console.log(`  ${name}: ${r.path} (${r.shape.join('x')} ${r.dtype})`);
     console.log('');
     console.log(formatTable(result));
@@ -173,6 +179,14 @@ async function runMetrics(opts: MetricsCommandOptions): Promise<void> {
         metrics: result.values,
         undefined: result.undefinedReasons,
         labels: Object.fromEntries(result.rows.map((r) => [r.key, r.label])),
+        aliases: result.aliases,
+        ...(opts.predictions
+          ? {
+              nc4Predictions: result.nc4
+                ? { ncc: Array.from(result.nc4.nccPredictions), classifier: Array.from(result.nc4.classifierPredictions) }
+                : null,
+            }
+          : {}),
       };
       await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`\nwrote ${opts.json}`);
@@ -193,9 +207,10 @@ export function registerMetricsCommand(program: Command): void {
     .option('--weights <path>', 'classifier W, K x p (an array file); adds NC2A/NC2B, NC3, self-duality, NC4, margin')
     .option('--bias <path>', 'classifier bias b, length K (an array file)')
     .option('--outputs <path>', 'model outputs for the same samples, N x C (an array file); adds CKA and D_LR')
-    .option('--global-mean <mode>', "global mean: 'class-means' (default) or 'sample-weighted'")
+    .option('--global-mean <mode>', "global mean: 'class-means' (default; Sigma_B weighs classes by 1/K) or 'sample-weighted' (sample mean; n_c/N)")
     .option('--backend <name>', BACKEND_HELP)
     .option('--json <path>', 'also write the values and their provenance as JSON (its folder is created first)')
+    .option('--predictions', "with --json and --weights: also write NC4's per-sample predictions (nearest class mean, classifier) as nc4Predictions")
     .action(async (opts: MetricsCommandOptions) => {
       try {
         await runMetrics(opts);

@@ -1,8 +1,8 @@
 /**
  * Every metric a set of inputs allows, in one call: what `ncgpu metrics` prints. Features and
  * labels give NC1 (three ways), NC2 of the means and the spectra of the centered means; a
- * classifier W (and bias b) adds NC2A/NC2B, NC3, self-duality, NC4 and the margin; outputs of
- * the same samples add CKA and D_LR.
+ * classifier W (and bias b) adds NC2A/NC2B, NC3, both self-dualities (Papyan's squared one and
+ * Kothapalli's), NC4 and the margin; outputs of the same samples add CKA and D_LR (in f64).
  *
  * Invalid inputs (shapes, labels, NaN/Inf, an empty class, K = 1) throw. A metric that is
  * undefined on valid inputs (e.g. all class means equal) is reported as null with the reason,
@@ -15,11 +15,11 @@ import { classStats, type ClassStats, type GlobalMeanMode } from './classStats.j
 import { isMatrix, onContextOf, toHostF64, UndefinedMetricError, type MatrixLike } from './inputs.js';
 import { assertMeansDistinct, centeredMeans as centeredMeansOf } from './means.js';
 import { normalizedMargin } from './margins.js';
-import { cdnv, nc1Papyan, nc1Quotient } from './nc1.js';
+import { cdnv, nc1PapyanDetails, nc1Quotient, type Nc1PapyanResult } from './nc1.js';
 import { equinorm, etfError, nc2A, nc2B, nc2GramMse } from './nc2.js';
-import { nc3Cosine, selfDualityError } from './nc3.js';
+import { kothapalliDuality, nc3Cosine, selfDualityErrorSquared } from './nc3.js';
 import { nc4Agreement, type Nc4Result } from './nc4.js';
-import { linearCka } from './similarity.js';
+import { similarityF64, type CkaF64 } from './similarity.js';
 import { effectiveRank, stableRank } from './spectra.js';
 
 /** What computeAllMetrics measures: features and labels, optionally the classifier and the outputs. */
@@ -40,6 +40,7 @@ export interface MetricInputs {
 
 /** Options of computeAllMetrics. */
 export interface AllMetricsOptions {
+  /** 'class-means' (default; Sigma_B weighs classes by 1/K) or 'sample-weighted' (n_c/N); see GlobalMeanMode */
   globalMean?: GlobalMeanMode;
 }
 
@@ -70,7 +71,21 @@ export interface AllMetrics {
   /** in display order */
   rows: MetricRow[];
   stats: ClassStats;
+  /**
+   * NC4 in full with `weights` (null otherwise, or when NC4 is undefined): the agreement and
+   * accuracies of the rows, and both rules' predictions per sample (`nccPredictions`,
+   * `classifierPredictions`)
+   */
+  nc4: Nc4Result | null;
+  /**
+   * keys of `values` that repeat another key under an older name: `selfDuality` is
+   * `selfDualitySquared`
+   */
+  aliases: Record<string, string>;
 }
+
+/** Older keys of `values` kept for scripts that read them, and the key each repeats. */
+export const METRIC_KEY_ALIASES: Readonly<Record<string, string>> = Object.freeze({ selfDuality: 'selfDualitySquared' });
 
 /** K from the labels: max + 1 (labels must be non-negative integers). */
 export function inferNumClasses(labels: ArrayLike<number>): number {
@@ -100,6 +115,7 @@ export async function computeAllMetrics(inputs: MetricInputs, options: AllMetric
   };
 
   const stats = await classStats(features, labels, k, { covariance: true, globalMean: options.globalMean });
+  const nc4Full: { result?: Nc4Result } = {};
   if (outputs !== undefined && outputs.rows !== features.rows) {
     throw new ShapeError(`the outputs have ${outputs.rows} rows but the features have ${features.rows}`);
   }
@@ -107,7 +123,16 @@ export async function computeAllMetrics(inputs: MetricInputs, options: AllMetric
   await add('traceB', 'tr(Sigma_B)', () => stats.traceB);
   await add('nc1', 'NC1  tr(Sw)/tr(Sb)', () => nc1Quotient(stats));
   await add('nc1ReferenceScript', 'NC1  reference-script convention (/K)', () => nc1Quotient(stats, { convention: 'reference-script' }));
-  await add('nc1Papyan', 'NC1  Papyan tr(Sw Sb^+)/K', () => nc1Papyan(stats));
+  const papyan: { result?: Nc1PapyanResult } = {};
+  await add('nc1Papyan', 'NC1  Papyan tr(Sw Sb^+)/K', () => {
+    papyan.result = nc1PapyanDetails(stats);
+    return papyan.result.value;
+  });
+  const papyanWhy = rows.at(-1)!.reason;
+  await add('nc1PapyanRank', 'NC1  Papyan: rank of Sb kept by pinv', () => {
+    if (!papyan.result) throw new UndefinedMetricError(papyanWhy!);
+    return papyan.result.rank;
+  });
   await add('cdnv', 'CDNV', () => cdnv(stats));
   await add('nc2GramMse', 'NC2  Gram MSE vs simplex ETF', () => nc2GramMse(stats));
   await add('etfError', 'simplex ETF error', () => etfError(stats));
@@ -133,13 +158,13 @@ export async function computeAllMetrics(inputs: MetricInputs, options: AllMetric
     await add('nc2A', 'NC2A ||WW^T - cE||/||WW^T||', () => nc2A(w));
     await add('nc2B', 'NC2B ||WW^T - cI||/||WW^T||', () => nc2B(w));
     await add('nc3Cosine', 'NC3  1 - mean cos(x_i, w_y)', () => nc3Cosine(features, labels, w));
-    await add('selfDuality', 'self-duality error', () => selfDualityError(stats, w));
-    const nc4: { result?: Nc4Result } = {};
+    await add('selfDualitySquared', 'self-duality ||W/|W| - M/|M| ||_F^2 (Papyan, squared)', () => selfDualityErrorSquared(stats, w));
+    await add('dualityKothapalli', 'self-duality ||WM^T/|WM^T| - E_K/sqrt(K-1)||_F (Kothapalli)', () => kothapalliDuality(stats, w));
     await add('nc4Agreement', 'NC4  agreement NCC vs classifier', async () => {
-      nc4.result = await nc4Agreement(features, labels, stats, w, bias);
-      return nc4.result.agreement;
+      nc4Full.result = await nc4Agreement(features, labels, stats, w, bias);
+      return nc4Full.result.agreement;
     });
-    const r4 = nc4.result;
+    const r4 = nc4Full.result;
     // when NC4 is undefined its accuracies are too (they would count tie-breaking): same reason
     const why = rows.at(-1)!.reason;
     const from = (v: () => number) => () => {
@@ -165,11 +190,16 @@ export async function computeAllMetrics(inputs: MetricInputs, options: AllMetric
     }
   }
   if (outputs !== undefined) {
-    await add('cka', 'CKA(features, outputs)', () => linearCka(features, outputs, { aStats: stats }));
-    const cka = rows.at(-1)!;
-    await add('dLR', 'D_LR = 1 - CKA', () => {
-      if (cka.value === null) throw new UndefinedMetricError(cka.reason!);
-      return 1 - cka.value;
+    // both from one f64 factorization: near collapse D_LR ~ 1e-4, and 1 - (an f32-accurate CKA) loses it
+    const sim: { result?: CkaF64 } = {};
+    await add('cka', 'CKA(features, outputs)', async () => {
+      sim.result = await similarityF64('computeAllMetrics', features, outputs);
+      return sim.result.cka;
+    });
+    const ckaWhy = rows.at(-1)!.reason;
+    await add('dLR', 'D_LR = 1 - CKA (f64)', () => {
+      if (!sim.result) throw new UndefinedMetricError(ckaWhy!);
+      return sim.result.dLR;
     });
     if (outputs.cols === k) await add('normalizedMargin', 'normalized margin of the outputs', () => normalizedMargin(outputs, labels));
   }
@@ -180,5 +210,15 @@ export async function computeAllMetrics(inputs: MetricInputs, options: AllMetric
     values[r.key] = r.value;
     if (r.reason) undefinedReasons[r.key] = r.reason;
   }
-  return { numClasses: k, n: features.rows, p: features.cols, values, undefinedReasons, rows, stats };
+  const aliases: Record<string, string> = {};
+  for (const [old, key] of Object.entries(METRIC_KEY_ALIASES)) {
+    if (!(key in values)) continue;
+    aliases[old] = key;
+    values[old] = values[key]!;
+    if (undefinedReasons[key]) undefinedReasons[old] = undefinedReasons[key]!;
+  }
+  return {
+    numClasses: k, n: features.rows, p: features.cols, values, undefinedReasons, rows, stats,
+    nc4: nc4Full.result ?? null, aliases,
+  };
 }

@@ -12,6 +12,8 @@ export interface Shifted {
   x: Matrix;
   /** exact column means of `x` (what is left of the mean after the f32 shift), f64 */
   residual: Float64Array;
+  /** the f32 column means subtracted on the backend (x = a - 1 shift^T, up to one rounding) */
+  shift: Float32Array;
   owned: Matrix[];
 }
 
@@ -44,7 +46,7 @@ export async function shiftColumns(op: string, name: string, a: Matrix): Promise
       const left = await colSums(x);
       owned.push(left);
       const residual = Float64Array.from(await left.read(), (v) => v / n);
-      return { x, residual, owned: [x] };
+      return { x, residual, shift: mean, owned: [x] };
     } catch (e) {
       x.dispose();
       throw e;

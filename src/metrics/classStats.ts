@@ -21,7 +21,13 @@ import {
   checkClassLabels, checkNoEmptyClass, checkNumClasses, explainNonFinite, isAllFinite, isMatrix,
 } from './inputs.js';
 
-/** 'class-means' (default): mu_G = mean of the class means. 'sample-weighted': mean of all samples. */
+/**
+ * 'class-means' (default, SPEC section 0): mu_G = mean of the class means and
+ * Sigma_B = (1/K) sum_c (mu_c - mu_G)(mu_c - mu_G)^T.
+ * 'sample-weighted': mu_G = mean of all samples and Sigma_B = sum_c (n_c/N) (mu_c - mu_G)(mu_c - mu_G)^T,
+ * so that the total covariance splits exactly: Sigma_T = Sigma_W + Sigma_B. On balanced classes
+ * both conventions give the same numbers.
+ */
 export type GlobalMeanMode = 'class-means' | 'sample-weighted';
 
 export interface ClassStatsOptions {
@@ -50,10 +56,15 @@ export interface ClassStats {
   globalMeanMode: GlobalMeanMode;
   /** (1/N) sum_c sum_{i in c} (x_i - mu_c)(x_i - mu_c)^T, p x p; null without `covariance` */
   sigmaW: Float64Array | null;
-  /** (1/K) sum_c (mu_c - mu_G)(mu_c - mu_G)^T, p x p; null without `covariance` */
+  /**
+   * sum_c w_c (mu_c - mu_G)(mu_c - mu_G)^T, p x p, with w_c = 1/K ('class-means') or n_c/N
+   * ('sample-weighted'); null without `covariance`
+   */
   sigmaB: Float64Array | null;
   /** tr(Sigma_W) */
   traceW: number;
+  /** the weight w_c of each class in Sigma_B (k): 1/K, or n_c/N with `globalMean: 'sample-weighted'` */
+  betweenWeights: Float64Array;
   /** tr(Sigma_B) */
   traceB: number;
   /** per class: mean over its samples of ||x_i - mu_c||^2 (k) */
@@ -243,10 +254,12 @@ export class ClassStatsAccumulator {
         means[t] = this.#shifts[t]! + d[t]!;
       }
     }
+    // the class weights of mu_G and of Sigma_B: 1/K, or n_c/N (then Sigma_T = Sigma_W + Sigma_B)
+    const betweenWeights = new Float64Array(k);
+    for (let c = 0; c < k; c++) betweenWeights[c] = this.globalMeanMode === 'class-means' ? 1 / k : counts[c]! / n;
     const globalMean = new Float64Array(p);
     for (let c = 0; c < k; c++) {
-      const w = this.globalMeanMode === 'class-means' ? 1 / k : counts[c]! / n;
-      for (let j = 0; j < p; j++) globalMean[j] += w * means[c * p + j]!;
+      for (let j = 0; j < p; j++) globalMean[j] += betweenWeights[c]! * means[c * p + j]!;
     }
 
     const classVariances = new Float64Array(k);
@@ -267,10 +280,9 @@ export class ClassStatsAccumulator {
       for (let j = 0; j < p; j++) {
         const v = means[c * p + j]! - globalMean[j]!;
         centered[c * p + j] = v;
-        traceB += v * v;
+        traceB += betweenWeights[c]! * v * v;
       }
     }
-    traceB /= k;
 
     let sigmaW: Float64Array | null = null;
     let sigmaB: Float64Array | null = null;
@@ -284,20 +296,20 @@ export class ClassStatsAccumulator {
           let between = 0;
           for (let c = 0; c < k; c++) {
             corr += counts[c]! * d[c * p + i]! * d[c * p + j]!;
-            between += centered[c * p + i]! * centered[c * p + j]!;
+            between += betweenWeights[c]! * centered[c * p + i]! * centered[c * p + j]!;
           }
           // the GEMM result may be asymmetric in the last bit; average the two triangles
           const w = ((m2[i * p + j]! + m2[j * p + i]!) / 2 - corr) / n;
           sigmaW[i * p + j] = w;
           sigmaW[j * p + i] = w;
-          sigmaB[i * p + j] = between / k;
-          sigmaB[j * p + i] = between / k;
+          sigmaB[i * p + j] = between;
+          sigmaB[j * p + i] = between;
         }
       }
     }
     return {
       k, p, n, counts, means, globalMean, globalMeanMode: this.globalMeanMode,
-      sigmaW, sigmaB, traceW, traceB, classVariances,
+      sigmaW, sigmaB, traceW, traceB, betweenWeights, classVariances,
     };
   }
 }

@@ -52,13 +52,28 @@ export interface Nc1PapyanOptions {
   rcond?: number;
 }
 
+/** Papyan's NC1 with the pseudo-inverse it used: see nc1PapyanDetails. */
+export interface Nc1PapyanResult {
+  /** tr(Sigma_W pinv(Sigma_B)) / K */
+  value: number;
+  /**
+   * the rank of Sigma_B that the pseudo-inverse kept: eigenvalues above rcond * (largest). At most
+   * K - 1 (and p); below K - 1 when some class means are affinely dependent
+   */
+  rank: number;
+  /** the relative cut used */
+  rcond: number;
+}
+
 /**
- * Papyan's NC1: tr(Sigma_W pinv(Sigma_B)) / K. Sigma_B = (1/K) M^T M for the centered means M
- * (rank <= K-1), so its pseudo-inverse is K sum_j v_j v_j^T / s_j^2 over the singular pairs of M
- * above the cut, and the trace needs only those directions (computed in f64 on the host).
- * Needs Sigma_W: statistics gathered with `covariance: true` (the default).
+ * Papyan's NC1 and the rank of its pseudo-inverse: tr(Sigma_W pinv(Sigma_B)) / K.
+ * Sigma_B = M_w^T M_w with M_w the centered means scaled by sqrt(w_c) (w_c = 1/K, or n_c/N with
+ * the sample-weighted global mean; ClassStats.betweenWeights), rank <= K-1, so its pseudo-inverse
+ * is sum_j v_j v_j^T / s_j^2 over the singular pairs of M_w above the cut, and the trace needs
+ * only those directions (computed in f64 on the host). Needs Sigma_W: statistics gathered with
+ * `covariance: true` (the default).
  */
-export function nc1Papyan(stats: ClassStats, options: Nc1PapyanOptions = {}): number {
+export function nc1PapyanDetails(stats: ClassStats, options: Nc1PapyanOptions = {}): Nc1PapyanResult {
   checkStats('nc1Papyan', stats);
   if (!stats.sigmaW) {
     throw new RangeError('nc1Papyan: needs Sigma_W; gather the class statistics with { covariance: true }');
@@ -68,18 +83,32 @@ export function nc1Papyan(stats: ClassStats, options: Nc1PapyanOptions = {}): nu
   const { k, p } = stats;
   const rcond = options.rcond ?? p * F32_EPS;
   if (!(rcond >= 0)) throw new RangeError(`nc1Papyan: 'rcond' must be >= 0, got ${rcond}`);
-  // rows of U^T M are s_j v_j^T; eigenvalues of Sigma_B are s_j^2 / K
-  const { s, scaledRows } = jacobiRowSvd({ data: m.centered, rows: k, cols: p });
+  // statistics made before betweenWeights existed weigh every class by 1/K
+  const weights = stats.betweenWeights ?? new Float64Array(k).fill(1 / k);
+  const scaled = new Float64Array(k * p);
+  for (let c = 0; c < k; c++) {
+    const r = Math.sqrt(weights[c]!);
+    for (let j = 0; j < p; j++) scaled[c * p + j] = r * m.centered[c * p + j]!;
+  }
+  // rows of U^T M_w are s_j v_j^T; eigenvalues of Sigma_B are s_j^2
+  const { s, scaledRows } = jacobiRowSvd({ data: scaled, rows: k, cols: p });
   const top = s[0]! * s[0]!;
   let total = 0;
+  let rank = 0;
   for (let j = 0; j < s.length; j++) {
     const lam = s[j]! * s[j]!;
     if (!(lam > rcond * top)) break;
-    // v^T Sigma_W v with v = row / s; pinv contributes K / s^2, and the result is divided by K
+    // v^T Sigma_W v / s^2 with v = row / s
     const row = scaledRows.subarray(j * p, (j + 1) * p);
     total += quadForm(stats.sigmaW, row, p) / (lam * lam);
+    rank++;
   }
-  return total;
+  return { value: total / k, rank, rcond };
+}
+
+/** Papyan's NC1, tr(Sigma_W pinv(Sigma_B)) / K: the value of nc1PapyanDetails. */
+export function nc1Papyan(stats: ClassStats, options: Nc1PapyanOptions = {}): number {
+  return nc1PapyanDetails(stats, options).value;
 }
 
 /**

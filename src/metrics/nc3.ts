@@ -53,9 +53,11 @@ export async function nc3Cosine(features: Matrix, labels: ArrayLike<number>, W: 
 }
 
 /**
- * || W / ||W||_F - M / ||M||_F ||_F^2 with W the classifier (K x p, one row per class) and M the
+ * Papyan et al.'s self-duality error, squared: || W / ||W||_F - M / ||M||_F ||_F^2 with W the classifier (K x p, one row per class) and M the
  * centered class means (K x p, one row per class): the transpose of the usual p x K form, same
- * value. 0 when W is a positive multiple of the centered means; at most 4.
+ * value. 0 when W is a positive multiple of the centered means; at most 4. The same function as
+ * selfDualityErrorSquared (the name that says it is squared); `ncgpu metrics` reports it as
+ * `selfDualitySquared`.
  */
 export async function selfDualityError(means: MeansInput, W: MatrixLike): Promise<number> {
   const op = 'selfDualityError';
@@ -77,4 +79,47 @@ export async function selfDualityError(means: MeansInput, W: MatrixLike): Promis
   let total = 0;
   for (let t = 0; t < w.data.length; t++) total += (w.data[t]! / wn - m.centered[t]! / mn) ** 2;
   return total;
+}
+
+/** Papyan et al.'s squared self-duality error || W/||W||_F - M/||M||_F ||_F^2 (the same function as selfDualityError). */
+export const selfDualityErrorSquared: (means: MeansInput, W: MatrixLike) => Promise<number> = selfDualityError;
+
+/**
+ * Kothapalli's self-duality: || W M^T / ||W M^T||_F - E_K / sqrt(K-1) ||_F with W the classifier
+ * (K x p), M the centered class means (K x p, one row per class) and E_K = I_K - 11^T/K
+ * (||E_K||_F = sqrt(K-1), so both terms have unit norm). 0 when W M^T is a positive multiple of
+ * E_K, e.g. W = M at a simplex ETF; at most 2. Not squared.
+ */
+export async function kothapalliDuality(means: MeansInput, W: MatrixLike): Promise<number> {
+  const op = 'kothapalliDuality';
+  const m = await centeredMeans(op, means);
+  assertMeansDistinct(op, m, "Kothapalli's self-duality");
+  const w = await toHostF64(op, 'W', W);
+  const { k, p } = m;
+  if (w.rows !== k || w.cols !== p) {
+    throw new ShapeError(`${op}: 'W' is ${w.rows}x${w.cols} but the class means are ${k}x${p} (W must be K x p)`);
+  }
+  const g = new Float64Array(k * k);
+  let gn = 0;
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
+      let d = 0;
+      for (let j = 0; j < p; j++) d += w.data[a * p + j]! * m.centered[b * p + j]!;
+      g[a * k + b] = d;
+      gn += d * d;
+    }
+  }
+  if (!(gn > 0)) {
+    throw new UndefinedMetricError(`${op}: W M^T = 0 (W is zero or orthogonal to the centered class means); Kothapalli's self-duality is undefined`);
+  }
+  gn = Math.sqrt(gn);
+  const en = Math.sqrt(k - 1);
+  let total = 0;
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
+      const e = (a === b ? 1 - 1 / k : -1 / k) / en;
+      total += (g[a * k + b]! / gn - e) ** 2;
+    }
+  }
+  return Math.sqrt(total);
 }

@@ -12,8 +12,8 @@ import {
 import { assertMeansDistinct, centeredMeans, type MeansInput } from './means.js';
 
 /**
- * NC4: how often the nearest-class-mean classifier agrees with the network's classifier, and the
- * accuracy of each when labels are given.
+ * NC4: how often the nearest-class-mean classifier agrees with the network's classifier, the
+ * accuracy of each when labels are given, and both rules' predictions per sample.
  */
 export interface Nc4Result {
   /** fraction of samples where argmin_c ||x_i - mu_c|| equals argmax_c (W x_i + b)_c; 1 is perfect */
@@ -26,6 +26,10 @@ export interface Nc4Result {
   nccAccuracy: number | null;
   /** with labels: accuracy of the classifier */
   classifierAccuracy: number | null;
+  /** per sample (n): argmin_c ||x_i - mu_c||, the nearest-class-mean prediction (ties: lowest c) */
+  nccPredictions: Int32Array;
+  /** per sample (n): argmax_c (W x_i + b)_c, the classifier's prediction (ties: lowest c) */
+  classifierPredictions: Int32Array;
 }
 
 /**
@@ -124,6 +128,8 @@ export async function nc4Agreement(
     owned.push(scores);
     const d = await scores.read();
     if (!isAllFinite(d)) await explainNonFinite(op, 'features', features);
+    const nccPredictions = new Int32Array(n);
+    const classifierPredictions = new Int32Array(n);
     let agree = 0;
     let nccRight = 0;
     let clfRight = 0;
@@ -146,6 +152,8 @@ export async function nc4Agreement(
           top = c;
         }
       }
+      nccPredictions[i] = best;
+      classifierPredictions[i] = top;
       if (best === top) agree++;
       if (y) {
         if (best === y[i]) nccRight++;
@@ -158,6 +166,8 @@ export async function nc4Agreement(
       n,
       nccAccuracy: y ? nccRight / n : null,
       classifierAccuracy: y ? clfRight / n : null,
+      nccPredictions,
+      classifierPredictions,
     };
   } finally {
     for (const x of owned) x.dispose();

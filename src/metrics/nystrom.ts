@@ -11,27 +11,38 @@
  * H the span of the targets (Pi*) or of the outputs (Pi^), dim H its dimension (C when the C
  * columns are independent).
  *
- * The constant function and the two variants:
+ * The constant function and the three variants (`variant`):
  * - 'plain' (default): uncentered features. Their top eigenfunction approximates the constant
- *   (seed 002, appendix D), so the first one is dropped: q_1 is removed from the list, the
- *   targets and outputs are projected onto the complement of q_1 before their span is taken, and
- *   k counts from the second eigenfunction (rho_k / rho_1 then divides by the second eigenvalue
- *   overall). `droppedConstantOverlap` = |<q_1, 1/sqrt(N)>| says how constant it really was.
- * - 'centered': training features centered by their column means before the SVD; on the test
- *   points features, targets and outputs are centered by their own column means, so the
- *   constant is removed exactly (as CKA removes it) and nothing is dropped.
- * When the top eigenfunction of the plain variant is exactly constant, both variants agree.
+ *   (seed 002, appendix D), so the first one is dropped (SPEC section 4): q_1 is removed from the
+ *   list, the targets and outputs are projected onto the complement of q_1 before their span is
+ *   taken, and k counts from the second eigenfunction, so rho_k / rho_1 divides by the second
+ *   eigenvalue overall. `droppedConstantOverlap` = |<q_1, 1/sqrt(N)>| says how constant it
+ *   really was.
+ * - 'undropped': the same uncentered eigenfunctions with nothing dropped: k counts from the top
+ *   eigenfunction, rho_k / rho_1 divides by the largest eigenvalue, and the targets and outputs
+ *   are taken as they are (their span then usually holds the constant).
+ * - 'centered': the training features centered by their column means before the SVD. The test
+ *   features are centered by the same training means (the out-of-sample extension of the
+ *   centered kernel: an eigenfunction is a fixed function, and a test set's own mean would move
+ *   it with the test set); the targets and outputs, which have no training counterpart here, by
+ *   their own column means, so the constant is left out of their span (as CKA removes it).
+ *   Nothing is dropped.
+ * When the top eigenfunction of the plain variant is exactly constant and the test set has the
+ * training mean, 'plain' and 'centered' agree.
  */
 import { qr, svd } from '../ops/linalg.js';
 import { matmul } from '../ops/matmul.js';
 import { ShapeError } from '../ops/validate.js';
 import type { Matrix } from '../tensor.js';
+import { axpy } from '../ops/elementwise.js';
 import { shiftColumns } from './center.js';
 import { isAllFinite, isMatrix, toHostF64, UndefinedMetricError, type HostF64, type MatrixLike } from './inputs.js';
 
 /** Options of nystromView. */
 export interface NystromOptions {
-  /** the 'centered' variant (default false: 'plain') */
+  /** 'plain' (default: the first eigenfunction dropped), 'undropped' or 'centered' (file comment) */
+  variant?: NystromVariant;
+  /** true: the 'centered' variant (the older spelling of `variant: 'centered'`) */
   centered?: boolean;
   /**
    * eigenfunctions to compute, counting the dropped one in the plain variant (default: all
@@ -49,13 +60,16 @@ export interface NystromOptions {
   onDependent?: 'throw' | 'truncate';
 }
 
+/** Which eigenfunctions the view shows and how the constant is handled (see nystromView). */
+export type NystromVariant = 'plain' | 'undropped' | 'centered';
+
 /**
  * The eigenfunction view of a representation: eigenvalues of the Nystrom kernel and the cumulative
  * quality (fit of the targets) and utilization (fit of the model's outputs) by eigenfunction.
  */
 export interface NystromView {
-  variant: 'plain' | 'centered';
-  /** leading eigenfunctions dropped: 1 in the plain variant, 0 in the centered one */
+  variant: NystromVariant;
+  /** leading eigenfunctions dropped: 1 in the plain variant, 0 in the others */
   dropped: number;
   /** the eigenvalue of the dropped eigenfunction (plain), else null */
   droppedEigenvalue: number | null;
@@ -107,10 +121,11 @@ function orthonormalBasis(y: HostF64, tol: number): Float64Array[] {
   return basis;
 }
 
-/** Y minus its column means, or minus its component along the unit vector u. */
-function removeDirection(y: HostF64, u: Float64Array | 'constant'): HostF64 {
+/** Y minus its column means, or minus its component along the unit vector u, or Y itself ('none'). */
+function removeDirection(y: HostF64, u: Float64Array | 'constant' | 'none'): HostF64 {
   const { rows: n, cols: c } = y;
   const out = Float64Array.from(y.data);
+  if (u === 'none') return { data: out, rows: n, cols: c };
   for (let j = 0; j < c; j++) {
     if (u === 'constant') {
       let m = 0;
@@ -158,7 +173,14 @@ export async function nystromView(
   const op = 'nystromView';
   if (!isMatrix(trainFeatures) || !isMatrix(testFeatures)) throw new TypeError(`${op}: the train and test features must be Matrix objects`);
   if (trainFeatures.context !== testFeatures.context) throw new Error(`${op}: the train and test features belong to different contexts`);
-  const centered = options.centered ?? false;
+  if (options.variant !== undefined && options.variant !== 'plain' && options.variant !== 'undropped' && options.variant !== 'centered') {
+    throw new RangeError(`${op}: 'variant' must be 'plain', 'undropped' or 'centered', got '${String(options.variant)}'`);
+  }
+  if (options.centered !== undefined && options.variant !== undefined && options.centered !== (options.variant === 'centered')) {
+    throw new RangeError(`${op}: 'centered' = ${options.centered} contradicts 'variant' = '${options.variant}'`);
+  }
+  const variant: NystromVariant = options.variant ?? (options.centered ? 'centered' : 'plain');
+  const centered = variant === 'centered';
   const rankTolerance = options.rankTolerance ?? 1e-6;
   if (options.onDependent !== undefined && options.onDependent !== 'throw' && options.onDependent !== 'truncate') {
     throw new RangeError(`${op}: 'onDependent' must be 'throw' or 'truncate', got '${options.onDependent}'`);
@@ -173,7 +195,7 @@ export async function nystromView(
     if (m.rows !== bigN) throw new ShapeError(`${op}: '${name}' has ${m.rows} rows but there are ${bigN} test points`);
     if (m.cols < 1) throw new ShapeError(`${op}: '${name}' has no columns`);
   }
-  const dropped = centered ? 0 : 1;
+  const dropped = variant === 'plain' ? 1 : 0;
   if (n < 2 || bigN < 2) throw new RangeError(`${op}: needs at least 2 training and 2 test points`);
 
   const owned: Matrix[] = [];
@@ -184,9 +206,14 @@ export async function nystromView(
       const tr = await shiftColumns(op, 'trainFeatures', trainFeatures);
       owned.push(...tr.owned);
       train = tr.x;
-      const te = await shiftColumns(op, 'testFeatures', testFeatures);
-      owned.push(...te.owned);
-      test = te.x;
+      // the test points move by what the training points moved by: the training column means
+      const ctx = testFeatures.context;
+      const ones = ctx.matrix(new Float32Array(bigN).fill(1), [bigN, 1], { name: 'ones' });
+      const meanRow = ctx.matrix(tr.shift, [1, p], { name: 'training column means' });
+      owned.push(ones, meanRow);
+      test = await matmul(ones, meanRow, { alpha: -1 });
+      owned.push(test);
+      await axpy(1, testFeatures, test, { inPlace: true });
     }
     const { u, s, vt } = await svd(train);
     u.dispose();
@@ -194,8 +221,7 @@ export async function nystromView(
     if (!(s[0]! > 0)) throw new UndefinedMetricError(`${op}: the training features are zero${centered ? ' after centering' : ''}; there are no eigenfunctions`);
     let rank = 0;
     while (rank < s.length && s[rank]! > rankTolerance * s[0]!) rank++;
-    // centering the test points takes one dimension away from them
-    const testRoom = bigN - (centered ? 1 : 0);
+    const testRoom = bigN;
     let m = Math.min(rank, testRoom);
     let asked = m;
     if (options.components !== undefined) {
@@ -242,8 +268,8 @@ export async function nystromView(
     }
 
     let constantOverlap: number | null = null;
-    let removed: Float64Array | 'constant' = 'constant';
-    if (!centered) {
+    let removed: Float64Array | 'constant' | 'none' = centered ? 'constant' : 'none';
+    if (variant === 'plain') {
       const q1 = new Float64Array(bigN);
       let sum = 0;
       for (let i = 0; i < bigN; i++) {
@@ -263,7 +289,7 @@ export async function nystromView(
       const basis = orthonormalBasis(removeDirection(y, removed), 1e-6 * scale);
       if (basis.length === 0) {
         throw new UndefinedMetricError(
-          `${op}: '${name}' has nothing left after removing the ${centered ? 'column means' : 'first eigenfunction'}; its span is empty`,
+          `${op}: '${name}' has nothing left${removed === 'none' ? '' : ` after removing the ${centered ? 'column means' : 'first eigenfunction'}`}; its span is empty`,
         );
       }
       return basis;
@@ -275,9 +301,9 @@ export async function nystromView(
     const eigenvalues = new Float64Array(kept);
     for (let k = 0; k < kept; k++) eigenvalues[k] = s[k + dropped]! ** 2 / n;
     return {
-      variant: centered ? 'centered' : 'plain',
+      variant,
       dropped,
-      droppedEigenvalue: centered ? null : s[0]! ** 2 / n,
+      droppedEigenvalue: variant === 'plain' ? s[0]! ** 2 / n : null,
       droppedConstantOverlap: constantOverlap,
       eigenvalues,
       ratios: eigenvalues.map((v) => v / eigenvalues[0]!),

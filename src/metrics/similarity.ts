@@ -2,6 +2,7 @@
  * Representation similarity: linear CKA in its Gram-free form, the richness measure
  * D_LR = 1 - CKA(features, outputs) (SPEC section 4), and the NFA correlation (SPEC section 2).
  */
+import { addon } from '../backend/cpu/addon.js';
 import { sqrtPsd } from '../ops/linalg.js';
 import { matmul } from '../ops/matmul.js';
 import { ShapeError } from '../ops/validate.js';
@@ -34,6 +35,80 @@ export interface LinearCkaOptions {
    * mean), O(K p^2) on the host instead of an O(n p^2) GEMM, and `a` is never copied
    */
   aStats?: ClassStats;
+  /**
+   * 'f32' (default): the cross products A^T A, B^T A, B^T B are f32 GEMMs on the backend,
+   * corrected in f64 (CKA right to ~1e-7). 'f64': the centered [A B] is factored by a LAPACK QR
+   * in f64 on the host and every reduction is f64 (CKA right to ~1e-15, at the cost of an
+   * n x (p + q) f64 copy and an O(n (p + q)^2) factorization on the CPU); `aStats` is then unused
+   */
+  precision?: 'f32' | 'f64';
+}
+
+/** CKA and 1 - CKA of two representations, every product and reduction in f64 (see similarityF64). */
+export interface CkaF64 {
+  cka: number;
+  dLR: number;
+}
+
+/**
+ * Linear CKA and D_LR = 1 - CKA with every reduction in f64: A and B are read back, their columns
+ * centered in f64, and [A_c B_c] = Q [R_A R_B] factored by LAPACK (dgeqrf). With G_A = R_A R_A^T
+ * and G_B = R_B R_B^T (r x r, r = min(n, p + q)): ||A^T A||_F^2 = <G_A, G_A>, ||B^T B||_F^2 =
+ * <G_B, G_B>, ||B^T A||_F^2 = <G_A, G_B>, and D_LR = (1/2) ||G_A/||G_A|| - G_B/||G_B|| ||_F^2,
+ * which equals 1 - CKA without subtracting two numbers close to 1.
+ */
+export async function similarityF64(op: string, a: Matrix, b: Matrix): Promise<CkaF64> {
+  const n = a.rows;
+  const p = a.cols;
+  const q = b.cols;
+  const w = p + q;
+  const joint = new Float64Array(n * w);
+  for (const [m, off, name] of [[a, 0, 'a'], [b, p, 'b']] as const) {
+    const d = await m.read();
+    if (!isAllFinite(d)) await explainNonFinite(op, `'${name}'`, m);
+    const c = m.cols;
+    const mean = new Float64Array(c);
+    for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) mean[j] += d[i * c + j]!;
+    for (let j = 0; j < c; j++) mean[j] /= n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) joint[i * w + off + j] = d[i * c + j]! - mean[j]!;
+  }
+  const { r: rr } = await addon().qrAsync(joint, n, w);
+  const r = Math.min(n, w);
+  const gram = (from: number, to: number) => {
+    const g = new Float64Array(r * r);
+    for (let i = 0; i < r; i++) {
+      for (let j = i; j < r; j++) {
+        let s = 0;
+        // R is upper triangular: row i is zero before column i
+        for (let t = Math.max(from, j); t < to; t++) s += rr[i * w + t]! * rr[j * w + t]!;
+        g[i * r + j] = s;
+        g[j * r + i] = s;
+      }
+    }
+    return g;
+  };
+  const ga = gram(0, p);
+  const gb = gram(p, w);
+  const aa = frobeniusSq(ga);
+  const bb = frobeniusSq(gb);
+  if (!(aa > 0)) throw new UndefinedMetricError(`${op}: 'a' is constant across samples (every column equals its mean); CKA is undefined`);
+  if (!(bb > 0)) throw new UndefinedMetricError(`${op}: 'b' is constant across samples (every column equals its mean); CKA is undefined`);
+  const na = Math.sqrt(aa);
+  const nb = Math.sqrt(bb);
+  let ab = 0;
+  let diff = 0;
+  for (let t = 0; t < r * r; t++) {
+    ab += ga[t]! * gb[t]!;
+    diff += (ga[t]! / na - gb[t]! / nb) ** 2;
+  }
+  return { cka: ab / (na * nb), dLR: diff / 2 };
+}
+
+function checkPrecision(op: string, precision: unknown): 'f32' | 'f64' | undefined {
+  if (precision !== undefined && precision !== 'f32' && precision !== 'f64') {
+    throw new RangeError(`${op}: 'precision' must be 'f32' or 'f64', got '${String(precision)}'`);
+  }
+  return precision;
 }
 
 /** centered A^T A (p x p, f64) and the sample mean of A from its class statistics */
@@ -76,6 +151,7 @@ export async function linearCka(a: Matrix, b: Matrix, options: LinearCkaOptions 
   }
   const n = a.rows;
   if (n < 2) throw new RangeError(`${op}: needs at least 2 samples, got ${n}`);
+  if (checkPrecision(op, options.precision) === 'f64') return (await similarityF64(op, a, b)).cka;
   const check = (aa: number, bb: number, ab: number) => {
     if (!isAllFinite([aa, bb, ab])) throw new RangeError(`${op}: the inputs contain NaN/Inf values`);
     if (!(aa > 0)) throw new UndefinedMetricError(`${op}: 'a' is constant across samples (every column equals its mean); CKA is undefined`);
@@ -119,12 +195,36 @@ export async function linearCka(a: Matrix, b: Matrix, options: LinearCkaOptions 
   }
 }
 
+/** Options of richnessDlr. */
+export interface RichnessOptions {
+  /** class statistics of the features (covariance: true); used by the 'f32' path only */
+  featureStats?: ClassStats;
+  /**
+   * 'f64' (default): every product and reduction in f64 on the host (a LAPACK QR of the centered
+   * [features outputs]), so near collapse, where D_LR ~ 1e-4, it keeps ~1e-12 relative accuracy.
+   * 'f32': 1 - linearCka with the backend's f32 GEMMs, cheaper on large inputs, but D_LR then has
+   * an absolute error ~1e-7 (1e-3 relative at D_LR ~ 1e-4)
+   */
+  precision?: 'f32' | 'f64';
+}
+
 /**
  * Richness D_LR = 1 - CKA(features, outputs) (seed 002), features n x p (penultimate layer),
  * outputs n x C of the same samples. In [0, 1]; 0 is richest (features span only the outputs).
+ * By default computed in f64 as (1/2) ||K/||K|| - L/||L|| ||_F^2 over the centered Grams, which
+ * is 1 - CKA without the cancellation of 1 - (a number close to 1).
  */
-export async function richnessDlr(features: Matrix, outputs: Matrix, options: { featureStats?: ClassStats } = {}): Promise<number> {
-  return 1 - (await linearCka(features, outputs, { aStats: options.featureStats }));
+export async function richnessDlr(features: Matrix, outputs: Matrix, options: RichnessOptions = {}): Promise<number> {
+  const op = 'richnessDlr';
+  const precision = checkPrecision(op, options.precision) ?? 'f64';
+  if (precision === 'f32') return 1 - (await linearCka(features, outputs, { aStats: options.featureStats }));
+  if (!isMatrix(features) || !isMatrix(outputs)) throw new TypeError(`${op}: 'features' and 'outputs' must be Matrix objects`);
+  if (features.batch !== 1 || outputs.batch !== 1) throw new ShapeError(`${op}: batched matrices are not supported`);
+  if (features.rows !== outputs.rows) {
+    throw new ShapeError(`${op}: 'features' has ${features.rows} rows and 'outputs' has ${outputs.rows}; both must hold the same samples (rows)`);
+  }
+  if (features.rows < 2) throw new RangeError(`${op}: needs at least 2 samples, got ${features.rows}`);
+  return (await similarityF64(op, features, outputs)).dLR;
 }
 
 /**
