@@ -898,6 +898,37 @@ TaskPtr parse_pinv_sym(const Napi::CallbackInfo& info, bool async) {
   return task;
 }
 
+// gramRows(a, n, k, lda, offset): the n x n Gram A A^T of the n x k block of `a` whose row i
+// starts at element offset + i * lda.
+TaskPtr parse_gram_rows(const Napi::CallbackInfo& info, bool async) {
+  Args args(info, "gramRows", 5);
+  ArrayArg a = args.real(0, "a");
+  const int64_t n = args.dim(1, "n");
+  const int64_t k = args.dim(2, "k");
+  const int64_t lda = args.dim(3, "lda");
+  const int64_t offset = args.dim(4, "offset");
+  if (lda < k) args.range_error("argument 'lda' must be at least k");
+  if (n > 0 && k > 0) args.need(a, "a", static_cast<uint64_t>(offset + (n - 1) * lda + k), shape(n, lda));
+  const uint64_t nn = args.mul(n, n);
+  auto task = std::make_unique<Task>("gramRows", async);
+  task->keep_alive(a.object);
+  const bool f64 = a.is_f64();
+  void* po = nullptr;
+  const size_t so = new_real(args.env(), *task, f64, nn, &po);
+  const void* pa = a.data;
+  task->run = [=] {
+    if (f64) {
+      linalg::gram_rows(static_cast<const double*>(pa) + offset, static_cast<int>(n), static_cast<int>(k), static_cast<int>(lda),
+                        static_cast<double*>(po));
+    } else {
+      linalg::gram_rows(static_cast<const float*>(pa) + offset, static_cast<int>(n), static_cast<int>(k), static_cast<int>(lda),
+                        static_cast<float*>(po));
+    }
+  };
+  task->result = [so](Napi::Env, Task& t) -> Napi::Value { return t.held(so); };
+  return task;
+}
+
 TaskPtr parse_sqrt_psd(const Napi::CallbackInfo& info, bool async) {
   Args args(info, "sqrtPsd", 2);
   ArrayArg a = args.real(0, "a");
@@ -960,6 +991,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_pair<parse_pinv>(env, exports, "pinv");
   export_pair<parse_pinv_sym>(env, exports, "pinvSym");
   export_pair<parse_sqrt_psd>(env, exports, "sqrtPsd");
+  export_pair<parse_gram_rows>(env, exports, "gramRows");
 
   register_nn(env, exports);
   register_kernel_solve(env, exports);

@@ -493,6 +493,18 @@ int64_t sqrt_psd(const T* a, int n, T* root) {
   return clipped;
 }
 
+template <class T>
+void gram_rows(const T* a, int n, int k, int lda, T* out) {
+  if (n == 0) return;
+  if (k == 0) {
+    std::fill(out, out + static_cast<size_t>(n) * n, T(0));
+    return;
+  }
+  syrk_upper(n, k, a, lda, out, n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < i; ++j) out[static_cast<size_t>(i) * n + j] = out[static_cast<size_t>(j) * n + i];
+}
+
 // ---------------------------------------------------------------------------
 // Instantiations
 // ---------------------------------------------------------------------------
@@ -510,6 +522,8 @@ template void pinv<double>(const double*, int, int, double, double*);
 template void pinv_sym<float>(const float*, int, double, float*);
 template void pinv_sym<double>(const double*, int, double, double*);
 template int64_t sqrt_psd<float>(const float*, int, float*);
+template void gram_rows<float>(const float*, int, int, int, float*);
+template void gram_rows<double>(const double*, int, int, int, double*);
 template int64_t sqrt_psd<double>(const double*, int, double*);
 
 }  // namespace linalg

@@ -59,6 +59,11 @@ void pinv(const T* a, int m, int n, double rcond, T* out);
 template <class T>
 void pinv_sym(const T* a, int n, double rcond, T* out);
 
+// out (n x n, both triangles) = A A^T for the n x k matrix A whose row i starts at a + i * lda:
+// the Gram of rows, or of a block of columns of a wider matrix.
+template <class T>
+void gram_rows(const T* a, int n, int k, int lda, T* out);
+
 // Symmetric PSD square root V diag(sqrt(max(w, 0))) V^T of (A + A^T) / 2.
 // Returns the number of negative eigenvalues that were clipped to zero.
 // The result is exactly symmetric.

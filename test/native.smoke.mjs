@@ -409,6 +409,14 @@ for (const [dtype, Arr, tol] of [['f64', D, 1e-10], ['f32', F, 2e-4]]) {
     close(`pinvSym ${dtype} symmetric`, transpose(P, 3, 3), P, 0);
   }
 
+  // gramRows: the Gram of the 2 x 2 column block [1, 3) of a 2 x 4 matrix (row stride 4)
+  {
+    const A = [9, 1, 2, 9, 9, 3, 4, 9];
+    const G = nc.gramRows(Arr(A), 2, 2, 4, 1);
+    close(`gramRows ${dtype} block Gram`, Array.from(G), [5, 11, 11, 25], tol);
+    throwsWith(`gramRows ${dtype} bad lda`, () => nc.gramRows(Arr(A), 2, 3, 2, 0), RangeError, /lda/);
+  }
+
   // sqrtPsd
   {
     const A = [5, 2, 1, 2, 4, 0.5, 1, 0.5, 3];

@@ -74,21 +74,9 @@ export async function similarityF64(op: string, a: Matrix, b: Matrix): Promise<C
   }
   const { r: rr } = await addon().qrAsync(joint, n, w);
   const r = Math.min(n, w);
-  const gram = (from: number, to: number) => {
-    const g = new Float64Array(r * r);
-    for (let i = 0; i < r; i++) {
-      for (let j = i; j < r; j++) {
-        let s = 0;
-        // R is upper triangular: row i is zero before column i
-        for (let t = Math.max(from, j); t < to; t++) s += rr[i * w + t]! * rr[j * w + t]!;
-        g[i * r + j] = s;
-        g[j * r + i] = s;
-      }
-    }
-    return g;
-  };
-  const ga = gram(0, p);
-  const gb = gram(p, w);
+  // G_A = R_A R_A^T and G_B = R_B R_B^T (r x r), by BLAS dsyrk on the column blocks of R
+  const ga = await addon().gramRowsAsync(rr, r, p, w, 0);
+  const gb = await addon().gramRowsAsync(rr, r, q, w, p);
   const aa = frobeniusSq(ga);
   const bb = frobeniusSq(gb);
   if (!(aa > 0)) throw new UndefinedMetricError(`${op}: 'a' is constant across samples (every column equals its mean); CKA is undefined`);

@@ -74,6 +74,8 @@ interface Sync {
   pinv<T extends Real>(a: T, m: number, n: number, rcond: number): T;
   pinvSym<T extends Real>(a: T, n: number, rcond: number): T;
   sqrtPsd<T extends Real>(a: T, n: number): SqrtOut<T>;
+  /** A A^T (n x n) of the n x k block of `a` whose row i starts at offset + i lda */
+  gramRows<T extends Real>(a: T, n: number, k: number, lda: number, offset: number): T;
   /** f32 Cholesky of `a` in place + f64 refinement; `a` is K again unless the status is 'converged' */
   mixedSolve(a: F32, n: number, y: F32, k: number, ridge: number, maxRefinements: number): MixedSolveOut;
   /** residual of (K + ridge I) x = y in f64 from the upper triangle and diagonal of `a`, and K x */
@@ -99,7 +101,7 @@ interface Sync {
 /** the calls that come in a synchronous and a Promise-returning (`...Async`) form */
 const ASYNC_NAMES = [
   'gemm', 'pairwise', 'agop', 'rowNorms', 'rowNormalize', 'rowDot', 'unary', 'axpy', 'colSums', 'classSums', 'max',
-  'countNonFinite', 'solve', 'eigh', 'svd', 'qr', 'pinv', 'pinvSym', 'sqrtPsd', 'mixedSolve', 'symmetricResidual',
+  'countNonFinite', 'solve', 'eigh', 'svd', 'qr', 'pinv', 'pinvSym', 'sqrtPsd', 'gramRows', 'mixedSolve', 'symmetricResidual',
   'biasAdd', 'reluBackward', 'softmaxCeRows', 'mseRows', 'layerNorm', 'layerNormBackward', 'rowSoftmax',
   'softmaxBackward', 'embedding', 'embeddingBackward', 'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Sync)[];
