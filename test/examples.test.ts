@@ -129,7 +129,7 @@ describe('examples/pytorch-metrics.mjs', () => {
     const nc1 = Number(/^NC1 {2}tr\(Sw\)\/tr\(Sb\) +(\S+)$/m.exec(table.stdout)?.[1]);
     expect(nc1).toBeGreaterThan(0.0017);
     expect(nc1).toBeLessThan(0.0026);
-    expect(table.stdout).toMatch(/D_LR = 1 - CKA +\d\.\d{3}/);
+    expect(table.stdout).toMatch(/D_LR = 1 - CKA \(f64\) +\d\.\d{3}/);
 
     const cube = example('pytorch-metrics.mjs', ['--features', f('cube.npy'), '--labels', f('labels.npy'), '--backend', 'cpu']);
     expect(cube.status).not.toBe(0);
