@@ -18,7 +18,7 @@ describe('ncgpu bench', () => {
     const r = run(['all', '--backend', 'cpu', '--sizes', '64', '--repeats', '2', '--json', json]);
     expect(r.status, r.stderr).toBe(0);
     const rows = rowsOf(json);
-    expect(rows.map((x) => x.op)).toEqual(['gemm', 'kernel', 'agop']);
+    expect(rows.map((x) => x.op)).toEqual(['gemm', 'kernel', 'agop', 'ufm-step']);
     for (const x of rows) {
       expect(x.size).toBe(64);
       expect(x.gflops as number).toBeGreaterThan(0);
@@ -50,6 +50,15 @@ describe('ncgpu bench', () => {
     expect(row!.fractionOfPeak as number).toBeCloseTo(row!.gflops as number, 9);
   });
 
+  it('a deep-UFM gradient step on the software GPU matches the same step on cpu', () => {
+    const json = join(dir, 'ufm.json');
+    const r = run(['ufm-step', '--backend', 'webgpu-software', '--sizes', '40', '--repeats', '2', '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    const [row] = rowsOf(json);
+    expect(row!.shape).toBe('deep UFM step, K = 10, N = 100, width 40, depth 4');
+    expect(row!.relativeErrorVsCpu as number).toBeLessThan(1e-5);
+  });
+
   it('knows the FP32 peak of common data-centre GPUs by adapter name', () => {
     expect(knownFp32Peak('NVIDIA H100 80GB HBM3')).toBeCloseTo(66.9e12, -6);
     expect(knownFp32Peak('NVIDIA H100 PCIe')).toBeCloseTo(51.2e12, -6);
@@ -59,7 +68,7 @@ describe('ncgpu bench', () => {
   it('names a bad op or option', () => {
     const bad = run(['fft', '--backend', 'cpu']);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/the op must be one of gemm, kernel, agop or all, got 'fft'/);
+    expect(bad.stderr).toMatch(/the op must be one of gemm, kernel, agop, ufm-step or all, got 'fft'/);
     const sizes = run(['gemm', '--backend', 'cpu', '--sizes', '0']);
     expect(sizes.status).toBe(1);
     expect(sizes.stderr).toMatch(/--sizes/);

@@ -13,9 +13,12 @@ import { kernelMatrix } from '../ops/kernels.js';
 import { matmul } from '../ops/matmul.js';
 import { Rng } from '../random.js';
 import type { Matrix } from '../tensor.js';
+import { randomUfmParameters } from '../ufm/init.js';
+import { UfmModel } from '../ufm/model.js';
+import { UfmWorkspace } from '../ufm/step.js';
 
 /** The ops `ncgpu bench` measures. */
-export const BENCH_OPS = ['gemm', 'kernel', 'agop'] as const;
+export const BENCH_OPS = ['gemm', 'kernel', 'agop', 'ufm-step'] as const;
 /** One of BENCH_OPS. */
 export type BenchOp = (typeof BENCH_OPS)[number];
 
@@ -23,6 +26,10 @@ export type BenchOp = (typeof BENCH_OPS)[number];
 const KERNEL_FEATURES = 256;
 const AGOP_FEATURES = 64;
 const AGOP_OUTPUTS = 10;
+/** The UFM of the ufm-step benchmark: its size is the width */
+const UFM_CLASSES = 10;
+const UFM_PER_CLASS = 10;
+const UFM_DEPTH = 4;
 
 /**
  * FP32 peaks (TFLOPS, dense, no tensor cores) of GPUs by a pattern of their adapter name, for the
@@ -42,7 +49,7 @@ export function knownFp32Peak(device: string): number | undefined {
 /** One measured op and size. */
 export interface BenchRow {
   op: BenchOp;
-  /** n for gemm (n x n x n), N points for kernel and agop */
+  /** n for gemm (n x n x n), N points for kernel and agop, the width for ufm-step */
   size: number;
   /** what the size means, e.g. 'n x n x n' */
   shape: string;
@@ -65,25 +72,91 @@ export interface BenchRow {
   relativeErrorVsCpu: number | null;
 }
 
+/** An op's inputs on one context, ready to run many times. */
+interface Staged {
+  /** runs the op once (what is timed) */
+  run: () => Promise<void>;
+  /** the values the op produced, read back (compared with the cpu backend) */
+  result: () => Promise<Float32Array>;
+  dispose: () => void;
+}
+
 interface Prepared {
   shape: string;
   flops: number;
   bytes: number;
-  /** the inputs on a context (uploaded once, outside the timing) */
-  upload: (ctx: Context) => Matrix[];
-  /** the op on uploaded inputs */
-  compute: (inputs: Matrix[]) => Promise<Matrix>;
+  /** uploads the inputs to a context (outside the timing) */
+  stage: (ctx: Context) => Staged;
 }
 
-function prepare(op: BenchOp, size: number, rng: Rng): Prepared {
+/** An op that maps uploaded inputs to a new matrix each run. */
+function pure(upload: (ctx: Context) => Matrix[], compute: (inputs: Matrix[]) => Promise<Matrix>): (ctx: Context) => Staged {
+  return (ctx) => {
+    const inputs = upload(ctx);
+    let last: Matrix | undefined;
+    return {
+      run: async () => {
+        last?.dispose();
+        last = await compute(inputs);
+      },
+      result: async () => {
+        if (!last) last = await compute(inputs);
+        return last.read();
+      },
+      dispose: () => {
+        last?.dispose();
+        for (const m of inputs) m.dispose();
+      },
+    };
+  };
+}
+
+/** One full-batch gradient step of a deep UFM (K = 10 classes, n = 10 per class, depth 4), in place. */
+function ufmStep(width: number, seed: number): Prepared {
+  const shape = { classes: UFM_CLASSES, nPerClass: UFM_PER_CLASS, width, depth: UFM_DEPTH };
+  const params = randomUfmParameters(shape, { std: 0.3 / Math.sqrt(width), seed });
+  const k = UFM_CLASSES;
+  const n = UFM_CLASSES * UFM_PER_CLASS;
+  const L = UFM_DEPTH;
+  return {
+    shape: `deep UFM step, K = ${k}, N = ${n}, width ${width}, depth ${L}`,
+    // forward Z = P_1 H and its chain, backward dH and the M chain and dW's (see ufm/step.ts)
+    flops: 3 * (2 * k * width * n) + 3 * (2 * L * k * width * width),
+    bytes: 4 * 2 * (width * n + (L - 1) * width * width + k * width),
+    stage: (ctx) => {
+      const model = UfmModel.fromParameters(ctx, shape, params);
+      const ws = new UfmWorkspace(model);
+      return {
+        run: async () => {
+          await ws.forward();
+          await ws.backward();
+          await ws.update(0.05, 1);
+        },
+        result: async () => {
+          await ws.forward();
+          await ws.backward();
+          await ws.update(0.05, 1);
+          return model.H.read();
+        },
+        dispose: () => {
+          ws.dispose();
+          model.dispose();
+        },
+      };
+    },
+  };
+}
+
+function prepare(op: BenchOp, size: number, seed: number): Prepared {
+  const rng = new Rng(seed);
   const normals = (n: number) => rng.normals(n);
+  if (op === 'ufm-step') return ufmStep(size, seed);
   if (op === 'gemm') {
     const a = normals(size * size);
     const b = normals(size * size);
     return {
       shape: `${size} x ${size} x ${size}`, flops: 2 * size ** 3, bytes: 12 * size * size,
-      upload: (ctx) => [ctx.matrix(a, [size, size]), ctx.matrix(b, [size, size])],
-      compute: ([A, B]) => matmul(A!, B!),
+      stage: pure((ctx) => [ctx.matrix(a, [size, size]), ctx.matrix(b, [size, size])], ([A, B]) => matmul(A!, B!)),
     };
   }
   if (op === 'kernel') {
@@ -91,8 +164,7 @@ function prepare(op: BenchOp, size: number, rng: Rng): Prepared {
     const x = normals(size * d).map((v) => v / Math.sqrt(d));
     return {
       shape: `Laplace kernel of ${size} points x ${d} features`, flops: 2 * size * size * d, bytes: 4 * (size * d + size * size),
-      upload: (ctx) => [ctx.matrix(x, [size, d])],
-      compute: ([X]) => kernelMatrix(X!, X!, 'laplace', 2),
+      stage: pure((ctx) => [ctx.matrix(x, [size, d])], ([X]) => kernelMatrix(X!, X!, 'laplace', 2)),
     };
   }
   const d = AGOP_FEATURES;
@@ -101,43 +173,38 @@ function prepare(op: BenchOp, size: number, rng: Rng): Prepared {
   const alpha = normals(size * k);
   return {
     shape: `AGOP of ${size} points x ${d} features, ${k} outputs`, flops: 2 * size * size * k * d, bytes: 4 * (size * d + size * k + d * d),
-    upload: (ctx) => [ctx.matrix(x, [size, d]), ctx.matrix(alpha, [size, k])],
-    compute: ([X, A]) => agop(X!, A!, X!, 'laplace', 2, { normalize: 'none' }),
+    stage: pure((ctx) => [ctx.matrix(x, [size, d]), ctx.matrix(alpha, [size, k])], ([X, A]) => agop(X!, A!, X!, 'laplace', 2, { normalize: 'none' })),
   };
 }
 
-/** The op's result on `ctx`, read back. */
+/** The op's result on a fresh staging on `ctx` (one run from the same inputs on every backend). */
 async function resultOn(ctx: Context, p: Prepared): Promise<Float32Array> {
-  const inputs = p.upload(ctx);
+  const staged = p.stage(ctx);
   try {
-    const r = await p.compute(inputs);
-    const values = await r.read();
-    r.dispose();
-    return values;
+    return await staged.result();
   } finally {
-    for (const m of inputs) m.dispose();
+    staged.dispose();
   }
 }
 
 /**
- * Wall-clock seconds of each of `repeats` runs on uploaded inputs, each ended by the wait for its
+ * Wall-clock seconds of each of `repeats` runs on staged inputs, each ended by the wait for its
  * work, and the GPU seconds of each by timestamp queries where the backend has them.
  */
 async function timeRuns(ctx: Context, p: Prepared, repeats: number): Promise<{ wall: number; gpu?: number }[]> {
-  const inputs = p.upload(ctx);
+  const staged = p.stage(ctx);
   try {
-    (await p.compute(inputs)).dispose(); // warm-up: pipelines compiled, pools filled
+    await staged.run(); // warm-up: pipelines compiled, pools filled
     await ctx.sync();
     const samples: { wall: number; gpu?: number }[] = [];
     for (let i = 0; i < repeats; i++) {
       const t0 = performance.now();
-      const { value, gpuSeconds } = await ctx.timeGpu(() => p.compute(inputs));
+      const { gpuSeconds } = await ctx.timeGpu(() => staged.run());
       samples.push({ wall: (performance.now() - t0) / 1000, gpu: gpuSeconds });
-      value.dispose();
     }
     return samples;
   } finally {
-    for (const m of inputs) m.dispose();
+    staged.dispose();
   }
 }
 
@@ -167,7 +234,7 @@ export async function benchOp(ctx: Context, op: BenchOp, size: number, options: 
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`benchOp: size must be a positive integer, got ${size}`);
   const repeats = options.repeats ?? 5;
   if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`benchOp: repeats must be a positive integer, got ${repeats}`);
-  const p = prepare(op, size, new Rng(options.seed ?? 1));
+  const p = prepare(op, size, options.seed ?? 1);
   const got = await resultOn(ctx, p);
   const samples = await timeRuns(ctx, p, repeats);
   let reference: Float32Array | undefined;
