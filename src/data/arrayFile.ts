@@ -12,7 +12,7 @@
  * Floats come back as Float32Array or Float64Array (safetensors F16 and BF16 converted to
  * Float32Array), integers as Int32Array (values must fit).
  */
-import { writeFile, rename } from 'node:fs/promises';
+import { writeFileAtomic } from './atomicFile.js';
 import { encodeNpy, parseNpy } from './npy.js';
 import { parseSafetensors, parseSafetensorsHeader, readBytes, writeSafetensors, type TensorToSave } from './safetensors.js';
 import { listZip, readZipEntry } from './standard/zip.js';
@@ -88,7 +88,5 @@ export async function writeArrayFile(path: string, arrays: Record<string, Tensor
   const names = Object.keys(arrays);
   if (names.length !== 1) throw new Error(`writeArrayFile: an .npy file holds one array, got ${names.length} (${names.join(', ')}); write a .safetensors file or one .npy per array`);
   const a = arrays[names[0]!]!;
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, encodeNpy(a.data, a.shape));
-  await rename(tmp, path);
+  await writeFileAtomic(path, encodeNpy(a.data, a.shape));
 }

@@ -10,7 +10,8 @@
  * Float32Array, integer and BOOL tensors to Int32Array (values must fit). Writing stores
  * Float32Array as F32, Float64Array as F64 and Int32Array as I32.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomicFile.js';
 import type { NumericArray } from './arrayFile.js';
 
 /** The dtypes a safetensors file may hold that ncgpu reads. */
@@ -171,9 +172,7 @@ export async function readSafetensors(path: string, names?: readonly string[]): 
 
 /** Writes a safetensors file, atomically (a temporary name, then a rename). */
 export async function writeSafetensors(path: string, tensors: Record<string, TensorToSave>, metadata?: Record<string, string>): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, encodeSafetensors(tensors, metadata));
-  await rename(tmp, path);
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 /** A file's bytes, with an error that names the file. */
