@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/agop.cc",
+        "native/agop_gram.cc",
         "native/cpu_ops.cc",
         "native/kernel_solve.cc",
         "native/kernel_solve_addon.cc",

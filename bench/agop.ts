@@ -2,7 +2,8 @@
  * AGOP figures on the cpu backend at the papers' scale: the AGOP of a Laplace predictor over all
  * N of its centers (self terms, M absent, K = 10 outputs), as Deep RFM computes it at every layer,
  * against the GEMM work it contains (2 N^2 K d flops for the Jacobians) timed as plain sgemm
- * calls of the same shapes; optionally also the AGOP summed over `samples` sampled centers. Other
+ * calls of the same shapes; the same AGOP through the n x n Gram form (method 'gram': W W instead
+ * of the Jacobian GEMMs); optionally also the AGOP summed over `samples` sampled centers. Other
  * work on the machine slows single runs, so the calls alternate and each keeps its fastest run
  * (the first call also pays for faulting in the op's scratch memory). OpenBLAS's speed depends
  * on its kernel family: OPENBLAS_CORETYPE, when set in the environment, overrides the one ncgpu
@@ -74,11 +75,18 @@ export async function benchAgop(opts: AgopBenchOptions): Promise<Record<string, 
       };
       let op = Infinity;
       let opCpu = Infinity;
+      let gram = Infinity;
+      let cancellation: number | undefined;
       let sub = Infinity;
       let base = Infinity;
       for (let r = 0; r < repeats; r++) {
-        op = Math.min(op, await seconds(async () => (await agopDetailed(X, A, X, 'laplace', 2)).agop.dispose()));
+        op = Math.min(op, await seconds(async () => (await agopDetailed(X, A, X, 'laplace', 2, { method: 'batched' })).agop.dispose()));
         opCpu = Math.min(opCpu, lastCpu);
+        gram = Math.min(gram, await seconds(async () => {
+          const r = await agopDetailed(X, A, X, 'laplace', 2, { method: 'gram' });
+          cancellation = r.cancellation;
+          r.agop.dispose();
+        }));
         base = Math.min(base, await seconds(gemm));
         if (samples) {
           sub = Math.min(sub, await seconds(async () => (await agopDetailed(X, A, X, 'laplace', 2, { samples, seed: 1 })).agop.dispose()));
@@ -88,6 +96,7 @@ export async function benchAgop(opts: AgopBenchOptions): Promise<Record<string, 
       print({
         bench: 'agop', backend: 'cpu', N: n, d, K, kernel: 'laplace', openblasCore: core, repeats, seconds: op, gflops: gflops(flops, op), cpuSeconds: opCpu,
         gemmSeconds: base, gemmGflops: gflops(flops, base), ratioToGemm: op / base,
+        gramSeconds: gram, ratioGramToBatched: gram / op, gramCancellation: cancellation,
         ...(samples ? { samples, sampledSeconds: sub } : {}),
       });
       X.dispose();

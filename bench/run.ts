@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { VERSION, nativeAddon } from '../src/index.js';
 import { findHardwareAdapter } from '../src/backend/webgpu/adapter.js';
 import { benchAgop } from './agop.js';
+import { benchAgopAccuracy } from './agopAccuracy.js';
 import { benchCore } from './core.js';
 import { benchMetrics } from './metrics.js';
 import { benchNn } from './nn.js';
@@ -24,7 +25,7 @@ const gpu = (values.gpu ?? ((await findHardwareAdapter()) ? 'webgpu' : 'webgpu-s
 const started = new Date().toISOString();
 const options = { quick: values.quick!, gpu };
 const results = [
-  ...(await benchCore(options)), ...(await benchMetrics(options)), ...(await benchUfm(options)), ...(await benchAgop(options)),
+  ...(await benchCore(options)), ...(await benchMetrics(options)), ...(await benchUfm(options)), ...(await benchAgop(options)), ...(await benchAgopAccuracy(options)),
   ...(await benchRfm(options)), ...(await benchNn(options)), ...(values.scale ? await benchRfmScale() : []),
 ];
 const dir = new URL('./results/', import.meta.url);

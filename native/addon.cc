@@ -425,7 +425,7 @@ TaskPtr parse_pairwise(const Napi::CallbackInfo& info, bool async) {
 TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
   // the point index sits before 'mahal', so a binary built before it existed rejects the call
   // (a number where it reads the kernel) instead of silently summing over every point
-  Args args(info, "agop", 15);
+  Args args(info, "agop", 16);
   ArrayArg x = args.f32(0, "x");
   const int64_t n = args.dim(1, "n");
   const int64_t d = args.dim(2, "d");
@@ -449,6 +449,11 @@ TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
   const int64_t output_block = args.dim(13, "outputBlock");
   if (output_block < 1) args.range_error("argument 'outputBlock' must be >= 1");
   ArrayArg out = args.f32(14, "out");
+  const double md = args.number(15, "method");
+  if (!(md == 0 || md == 1 || md == 2)) {
+    args.range_error("argument 'method' must be 0 (batched), 1 (gram) or 2 (gram where accurate), got " + fmt_number(md));
+  }
+  const auto method = static_cast<cpu::AgopMethod>(static_cast<int>(md));
 
   const uint64_t nx = args.mul(n, d), na = args.mul(n, k), np = args.mul(m, d), nm = args.mul(d, d);
   args.need(x, "x", nx, shape(n, d));
@@ -457,6 +462,7 @@ TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
   if (mahal.present) args.need(mahal, "mahal", nm, shape(d, d));
   args.need(out, "out", nm, shape(d, d));
   if (self && (m != n || points.data != x.data)) args.range_error("argument 'self' needs the points to be the centers");
+  if (md != 0 && (!self || index.present)) args.range_error("argument 'method' (the Gram form) needs 'self' and no 'pointIndex'");
   if (index.present) {
     const int32_t* pi = index.i32();
     for (size_t i = 0; i < index.length; ++i) {
@@ -491,8 +497,16 @@ TaskPtr parse_agop(const Napi::CallbackInfo& info, bool async) {
   p.self = self;
   p.batch_rows = batch_rows;
   p.output_block = output_block;
+  p.method = method;
   float* po = out.f32();
-  task->run = [=] { cpu::agop(p, po); };
+  auto outcome = std::make_shared<cpu::AgopOutcome>();
+  task->run = [=] { *outcome = cpu::agop(p, po); };
+  task->result = [outcome](Napi::Env env, Task&) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("gram", Napi::Boolean::New(env, outcome->gram));
+    o.Set("cancellation", Napi::Number::New(env, outcome->cancellation));
+    return o;
+  };
   return task;
 }
 

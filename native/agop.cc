@@ -1,5 +1,6 @@
 // ncgpu native addon: AGOP of a kernel predictor (see agop.h).
 #include "agop.h"
+#include "agop_gram.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -100,7 +101,7 @@ class Carver {
 
 }  // namespace
 
-void agop(const AgopProblem& a, float* out) {
+AgopOutcome agop(const AgopProblem& a, float* out) {
   const GradientForm form = gradient_form(a.kernel, a.bandwidth);
   if (!(a.bandwidth > 0)) throw std::invalid_argument("agop: bandwidth must be > 0");
   if (a.self && a.m != a.n) throw std::invalid_argument("agop: 'self' needs as many points as centers");
@@ -117,7 +118,14 @@ void agop(const AgopProblem& a, float* out) {
   }
   const int64_t dd = d * d;
   std::fill(out, out + dd, 0.0f);
-  if (n == 0 || count == 0 || k == 0 || d == 0) return;
+  AgopOutcome outcome;
+  if (n == 0 || count == 0 || k == 0 || d == 0) return outcome;
+  const float self_weight = form.weights == kLaplaceGrad ? 0.0f : 1.0f;
+  if (a.method != AgopMethod::kBatched) {
+    if (!a.self || gathered) throw std::invalid_argument("agop: the Gram form sums over all the centers themselves (self, no point index)");
+    outcome = agop_gram(a, form.weights, self_weight, form.scale, a.method == AgopMethod::kGramIfAccurate, out);
+    if (outcome.gram) return outcome;
+  }
   const int64_t batch = std::clamp<int64_t>(a.batch_rows, 1, count);
   // equal output blocks: K = 10 with room for 8 runs as 5 + 5, not 8 + 2
   const int64_t blocks = (k + std::clamp<int64_t>(a.output_block, 1, k) - 1) / std::clamp<int64_t>(a.output_block, 1, k);
@@ -163,7 +171,6 @@ void agop(const AgopProblem& a, float* out) {
   row_dot(xm, a.x, n, d, sqx);
   if (blocks == 1) scale_rows(xm, a.alpha, n, d, k, 0, k, z);
 
-  const float self_weight = form.weights == kLaplaceGrad ? 0.0f : 1.0f;
   for (int64_t i0 = 0; i0 < count; i0 += batch) {
     const int64_t b = std::min(batch, count - i0);
     const int32_t* index = gathered ? a.point_index + i0 : nullptr;
@@ -227,6 +234,7 @@ void agop(const AgopProblem& a, float* out) {
       out[q * d + r] = v;
     }
   }
+  return outcome;
 }
 
 }  // namespace cpu

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace ncgpu {
 namespace cpu {
@@ -14,6 +15,8 @@ namespace cpu {
 // coefficients alpha (n x k), kernel 1 (laplace), 2 (gaussian, 2 L^2 form) or
 // 3 (gaussian-rfm, exp(-r^2 / L)) of bandwidth L and Mahalanobis matrix mahal
 // (d x d, nullptr for the identity), and the points where its gradients are taken.
+enum class AgopMethod { kBatched = 0, kGram = 1, kGramIfAccurate = 2 };
+
 struct AgopProblem {
   const float* x = nullptr;
   int64_t n = 0;
@@ -40,6 +43,17 @@ struct AgopProblem {
   // floats; output_block >= k builds Z once, a smaller block rebuilds its slice
   // of Z for every batch.
   int64_t output_block = 1;
+  // How the sum is formed: batches, the n x n Gram form (agop_gram.h; needs
+  // self and no point_index, and leaves batch_rows and output_block unused),
+  // or the Gram form where its sampled cancellation says it is accurate.
+  AgopMethod method = AgopMethod::kBatched;
+};
+
+// What agop() did: whether it used the Gram form, and the cancellation rho^2
+// it estimated for it (NaN when it never considered the Gram form).
+struct AgopOutcome {
+  bool gram = false;
+  double cancellation = std::numeric_limits<double>::quiet_NaN();
 };
 
 // out (d x d) = sum over the points p_i and the k outputs c of
@@ -54,7 +68,7 @@ struct AgopProblem {
 // Temporary memory, about n (output_block d + 1) + batch_rows (n + output_block d + 2 d + k)
 // + 3 d^2 floats (plus n d for X M when mahal is set), is kept for reuse by the
 // next call (see agop.cc).
-void agop(const AgopProblem& problem, float* out);
+AgopOutcome agop(const AgopProblem& problem, float* out);
 
 }  // namespace cpu
 }  // namespace ncgpu

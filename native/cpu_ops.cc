@@ -230,6 +230,8 @@ void finish_checked(float* out, int64_t n, int64_t m, const float* sqx, const fl
 
 }  // namespace
 
+void copy_upper_to_lower(float* a, int64_t n) { mirror_upper(a, n); }
+
 void pairwise_finish(float* out, int64_t n, int64_t m, const float* sqx, const float* sqz, int kernel,
                      double bandwidth) {
   check_kernel(kernel, bandwidth);

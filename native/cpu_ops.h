@@ -72,6 +72,9 @@ void pairwise(const float* x, int n, const float* z, int m, int d, const float* 
 void pairwise_finish(float* out, int64_t n, int64_t m, const float* sqx, const float* sqz, int kernel,
                      double bandwidth);
 
+// Copies the upper triangle of a row-major n x n matrix into its lower triangle.
+void copy_upper_to_lower(float* a, int64_t n);
+
 // ---------------------------------------------------------------------------
 // Row-wise and elementwise ops
 // ---------------------------------------------------------------------------

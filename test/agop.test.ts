@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Context } from '../src/index.js';
-import { agop, agopDetailed, agopPlan } from '../src/ops/agop.js';
+import { agop, agopDetailed, agopFlops, agopGramBytes, agopPlan, chooseAgopMethod } from '../src/ops/agop.js';
 import type { Kernel } from '../src/ops/kernels.js';
 import { Rng } from '../src/random.js';
 import { BACKENDS, context, expectClose, randn, randomPsd } from './helpers.js';
@@ -239,6 +239,102 @@ describe.each(BACKENDS)('agop on %s', (backend) => {
     await expect(agop(X, A, X, 'cosine' as Kernel, 1)).rejects.toThrow(/kernel must be one of/);
     await expect(agop(X, A, X, 'laplace', 1, { M: bad })).rejects.toThrow(/'M' must be 4x4/);
     await expect(agop(X, A, X, 'laplace', 1)).rejects.toThrow(/the AGOP is zero/);
+  });
+});
+
+describe("agop's Gram form on cpu", () => {
+  let ctx: Context;
+  beforeAll(async () => {
+    ctx = await context('cpu');
+  });
+  afterAll(async () => {
+    await ctx?.dispose();
+  });
+
+  for (const kernel of KERNEL_LIST) {
+    for (const withM of [false, true]) {
+      it(`${kernel}${withM ? ' with M' : ''}: matches the reference, past the 128 rows the cancellation samples`, async () => {
+        // n = 37 (fewer centers than the sample) and 131 (more; rows not evenly divisible)
+        for (const [n, d, k] of [[37, 9, 3], [131, 7, 4]] as const) {
+          const pr = problem(new Rng(50 + n + kernel.length + (withM ? 1 : 0)), n, d, k, withM);
+          const L = kernel === 'gaussian' ? 1.5 : 2.0;
+          const X = ctx.matrix(pr.x, [n, d]);
+          const A = ctx.matrix(pr.alpha, [n, k]);
+          const M = pr.M ? ctx.matrix(pr.M, [d, d]) : undefined;
+          const r = await agopDetailed(X, A, X, kernel, L, { M, normalize: 'none', method: 'gram' });
+          expect(r.method).toBe('gram');
+          expect(r.cancellation).toBeGreaterThan(0);
+          expectClose(await r.agop.read(), agopReference(pr, kernel, L, pr.x, n), 2e-4, `${kernel} Gram AGOP n = ${n}`);
+          for (const m of [X, A, M, r.agop]) m?.dispose();
+        }
+      });
+    }
+  }
+
+  it("'auto' takes the Gram form on spread-out points and sums in batches where the Jacobians cancel", async () => {
+    const rng = new Rng(77);
+    // n + 2d < 2kd: the Gram form needs fewer flops
+    const n = 40, d = 12, k = 4;
+    const spread = problem(rng, n, d, k, false);
+    const X = ctx.matrix(spread.x, [n, d]);
+    const A = ctx.matrix(spread.alpha, [n, k]);
+    const a = await agopDetailed(X, A, X, 'laplace', 2, { normalize: 'none' });
+    expect(a.method).toBe('gram');
+    expect(a.cancellation).toBeLessThanOrEqual(4);
+    expectClose(await a.agop.read(), agopReference(spread, 'laplace', 2, spread.x, n), 2e-4, 'auto AGOP on spread points');
+    // collapsed classes: each point within 1e-3 of one of k class means, coefficients of a
+    // fitted-looking (class-constant) predictor: the Jacobians are tiny differences of big terms
+    const collapsed = new Float64Array(n * d);
+    const means = randn(rng, k * d, 1);
+    const noise = randn(rng, n * d, 1e-3);
+    for (let i = 0; i < n; i++) for (let q = 0; q < d; q++) collapsed[i * d + q] = means[(i % k) * d + q]! + noise[i * d + q]!;
+    const alpha = new Float64Array(n * k).map((_, j) => ((Math.floor(j / k) % k) === j % k ? 1 : -0.5) * (1 + 0.1 * Math.sin(j)));
+    const XC = ctx.matrix(collapsed, [n, d]);
+    const AC = ctx.matrix(alpha, [n, k]);
+    const b = await agopDetailed(XC, AC, XC, 'laplace', 2, { normalize: 'none' });
+    expect(b.method).toBe('batched');
+    expect(b.cancellation).toBeGreaterThan(4);
+    // a sampled sum or a batch size never considers it
+    const c = await agopDetailed(X, A, X, 'laplace', 2, { normalize: 'none', batchRows: 7 });
+    expect([c.method, c.cancellation]).toEqual(['batched', undefined]);
+    for (const m of [X, A, XC, AC, a.agop, b.agop, c.agop]) m.dispose();
+  });
+
+  it('rejects the Gram form where it does not apply', async () => {
+    const pr = problem(new Rng(5), 12, 4, 2, false);
+    const X = ctx.matrix(pr.x, [12, 4]);
+    const A = ctx.matrix(pr.alpha, [12, 2]);
+    const P = ctx.matrix(randn(new Rng(6), 20, 1), [5, 4]);
+    await expect(agop(X, A, P, 'laplace', 2, { method: 'gram' })).rejects.toThrow(/method 'gram' sums over all the centers themselves/);
+    await expect(agop(X, A, X, 'laplace', 2, { method: 'gram', samples: 5 })).rejects.toThrow(/method 'gram'.*no 'samples'/);
+    await expect(agop(X, A, X, 'laplace', 2, { method: 'fast' as 'gram' })).rejects.toThrow(/'method' must be one of auto, batched, gram, got 'fast'/);
+    for (const m of [X, A, P]) m.dispose();
+    const gpu = await context('webgpu-software');
+    try {
+      const XG = gpu.matrix(pr.x, [12, 4]);
+      const AG = gpu.matrix(pr.alpha, [12, 2]);
+      await expect(agop(XG, AG, XG, 'laplace', 2, { method: 'gram' })).rejects.toThrow(/method 'gram' does not run on this backend \(it runs batched\)/);
+      const r = await agopDetailed(XG, AG, XG, 'laplace', 2);
+      expect(r.method).toBe('batched');
+    } finally {
+      await gpu.dispose();
+    }
+  });
+});
+
+describe('chooseAgopMethod', () => {
+  it('takes the Gram form only when it needs fewer flops and fits the memory', () => {
+    // MNIST-shaped layers: N = 4,000 or 10,000, d = 784, K = 10
+    expect(agopFlops(4000, 784, 10).gram).toBeLessThan(agopFlops(4000, 784, 10).batched / 2);
+    expect(chooseAgopMethod(4000, 784, 10, ['batched', 'gram'], 1e9)).toBe('gram');
+    expect(chooseAgopMethod(10000, 784, 10, ['batched', 'gram'], 1e9)).toBe('gram');
+    // two 10,000^2 f32 matrices do not fit in 512 MiB
+    expect(agopGramBytes(10000, 784, 10)).toBeGreaterThan(800e6);
+    expect(chooseAgopMethod(10000, 784, 10, ['batched', 'gram'], 512 * 2 ** 20)).toBe('batched');
+    // past n + 2d = 2kd the batched form is cheaper (N = 20,000, d = 64)
+    expect(chooseAgopMethod(20000, 64, 10, ['batched', 'gram'], 1e12)).toBe('batched');
+    // a backend without it
+    expect(chooseAgopMethod(4000, 784, 10, ['batched'], 1e12)).toBe('batched');
   });
 });
 

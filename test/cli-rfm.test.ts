@@ -43,7 +43,11 @@ describe('ncgpu rfm', () => {
         expect(l.nc2[stage]).toBeGreaterThan(0);
       }
       expect(l.seconds.agop).toBeGreaterThan(0);
+      // the Gram form needs fewer flops at N = 120, d = 16 and 64; it is kept while rho^2 <= 4
+      expect(l.agopCancellation).toBeGreaterThan(0);
+      expect(l.agopMethod).toBe(l.agopCancellation <= 4 ? 'gram' : 'batched');
     }
+    expect(json.config.agopMethod).toBe('auto');
     expect(json.gram.map((g: { file: string }) => g.file)).toEqual(['gram_01.png', 'gram_02.png', 'gram_03.png']);
     for (const f of ['nc1.png', 'nc2.png', 'gram_01.png', 'gram_03.png']) {
       const img = PNG.sync.read(readFileSync(join(out, f)));
@@ -151,6 +155,7 @@ describe('ncgpu rfm', () => {
       [['--dataset', join(dir, 'X.npy')], /--labels is required with an array-file dataset/],
       [['--dataset', 'cifar'], /--dataset must be mnist, gaussian, a folder of standard dataset files, an \.npz archive with x_train\/y_train, or an array file/],
       [['--solver', 'qr'], /--solver must be one of auto, direct, mixed, iterative, got 'qr'/],
+      [['--agop-method', 'fast'], /--agop-method must be one of auto, batched, gram, got 'fast'/],
       [['--dataset', 'gaussian', '--width', '1000000000'], /--width 1000000000: .* exceed the cpu backend's/],
       [['--dataset', 'gaussian', '--n-per-class', '200000', '--dim', '2', '--width', '8', '--solver', 'direct'], /the 'direct' solver at N = 2000000 \(--n-per-class\) needs .* available; use --solver mixed/],
       [['--n-per-class', '900'], /class '5' has 863 digits/],

@@ -49,6 +49,29 @@ describe('Deep RFM on MNIST (cpu)', () => {
     expect(result.layers[5]!.nc2.MX!).toBeLessThan(result.layers[0]!.nc2.MX! / 5);
   });
 
+  it("agopMethod 'auto' sums uncollapsed layers in the Gram form, collapsed ones in batches, and matches 'batched'", async () => {
+    const methods = result.layers.map((l) => l.agopMethod);
+    // N = 1,000 digits: the Gram form takes a tenth of the flops while rho^2 <= 4
+    expect(methods[0]).toBe('gram');
+    for (const l of result.layers) {
+      expect(l.agopCancellation).toBeGreaterThan(0);
+      expect(l.agopMethod).toBe(l.agopCancellation! <= 4 ? 'gram' : 'batched');
+    }
+    const batched = await deepRfm(
+      { X: ctx.matrix(train.X, train.shape), labels: train.labels },
+      { X: ctx.matrix(test.X, test.shape), labels: test.labels },
+      { layers: 6, kernel: 'laplace', bandwidth: 2, ridge: 0, features: 'relu', width: 1024, seed: 0, agopMethod: 'batched', ...quiet },
+    );
+    for (let i = 0; i < 6; i++) {
+      const [a, b] = [result.layers[i]!, batched.layers[i]!];
+      expect(b.agopMethod).toBe('batched');
+      expect(b.agopCancellation).toBeNull();
+      for (const stage of ['X', 'MX'] as const) expect(Math.abs(a.nc1[stage]! / b.nc1[stage]! - 1), `layer ${i + 1} NC1 ${stage}`).toBeLessThan(1e-3);
+      expect(a.testAcc).toBe(b.testAcc);
+    }
+    expect(() => new DeepRfm({ agopMethod: 'fast' as 'gram' })).toThrow(/agopMethod must be one of auto, batched, gram, got 'fast'/);
+  });
+
   it('records accuracy, conditioning and phase timings per layer', () => {
     expect(result.layers).toHaveLength(6);
     for (const l of result.layers) {

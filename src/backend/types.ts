@@ -117,8 +117,34 @@ export interface AgopArgs {
    * built once when outputBlock >= k, else rebuilt block by block for every batch of points
    */
   outputBlock: number;
+  /**
+   * 'gram' sums through the n x n Gram form (needs `self`, no `pointIndex`, and a backend whose
+   * `agopMethods` lists it; batchRows and outputBlock are then unused); 'gram-if-accurate' does
+   * so unless a sampled estimate of the Jacobians' cancellation says the Gram form would lose
+   * accuracy (collapsed layers), and then sums in batches; default 'batched'
+   */
+  method?: AgopMethod | 'gram-if-accurate';
+  /** filled in with the method used and the cancellation estimate, when given */
+  report?: AgopReport;
   /** d x d */
   out: Storage;
+}
+
+/**
+ * How an AGOP over the centers is summed: 'batched' (a GEMM of each batch of points' weights with
+ * all outputs' scaled centers, then a syrk of the Jacobians) or 'gram' (the n x n form
+ * X^T Q X with Q built from W W; fewer flops while n + 2d < 2kd, two n x n matrices of memory).
+ */
+export type AgopMethod = 'batched' | 'gram';
+
+/** What Backend.agop did: the method used and, when the Gram form was considered, its cancellation. */
+export interface AgopReport {
+  method: AgopMethod;
+  /**
+   * sum ||T||^2 / sum ||J||^2 over 128 sampled centers, with J = T - s x each Jacobian row: how
+   * much the Gram form's f32 error is amplified (it declines past 4); absent when not considered
+   */
+  cancellation?: number;
 }
 
 /** Token + position embedding lookup (src/nn): out[r, :] = table[ids[r], :] + positions[r % seqLen, :]. */
@@ -258,6 +284,8 @@ export interface Backend {
   pairwise(args: PairwiseArgs): void | Promise<void>;
   /** The average gradient outer product of a kernel predictor, summed over a block of points. */
   agop(args: AgopArgs): void | Promise<void>;
+  /** the AgopArgs methods this backend runs ('batched' always) */
+  readonly agopMethods: readonly AgopMethod[];
   /** out[i] = the Euclidean norm (or its square) of row i. */
   rowNorms(x: Storage, rows: number, cols: number, out: Storage, squared: boolean): void | Promise<void>;
   /** Each row divided by its norm; a zero row stays zero. */

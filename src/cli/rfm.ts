@@ -19,7 +19,7 @@ import { loadNpyDataset } from '../data/npyDataset.js';
 import type { TensorToSave } from '../data/safetensors.js';
 import { MATRIX_FORMATS, matrixFiles, type MatrixFormat } from './saveMatrices.js';
 import { splitUserData } from './common/data.js';
-import { AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
+import { AGOP_METHODS, AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
 import { KERNELS, type Kernel } from '../ops/kernels.js';
 import { classBoundaries, renderHeatmap } from '../report/heatmap.js';
 import { renderLineChart } from '../report/plot.js';
@@ -58,6 +58,7 @@ export interface RfmCommandOptions {
   quiet?: boolean;
   solver: string;
   agopSamples?: string;
+  agopMethod: string;
   shuffle?: boolean;
   labelKind?: string;
   panelRows?: string;
@@ -240,6 +241,8 @@ function layerRecord(l: DeepRfmResult['layers'][number]) {
     solve: l.solve,
     clipped: l.clipped,
     agopMax: l.agopMax,
+    agopMethod: l.agopMethod,
+    agopCancellation: l.agopCancellation,
     inputDim: l.inputDim,
     outputDim: l.outputDim,
     seconds: l.seconds,
@@ -263,6 +266,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
   const solver = oneOf<KernelSolver>('solver', o.solver, KERNEL_SOLVERS);
   const panelRows = o.panelRows !== undefined ? int('panel-rows', o.panelRows, 1) : undefined;
   const agopSamples = o.agopSamples !== undefined ? int('agop-samples', o.agopSamples, 1) : undefined;
+  const agopMethod = oneOf('agop-method', o.agopMethod, AGOP_METHODS);
   const iterative = {
     tolerance: o.tolerance !== undefined ? num('tolerance', o.tolerance, (v) => v > 0 && v < 1, 'a number in (0, 1)') : undefined,
     maxIterations: o.maxIterations !== undefined ? int('max-iterations', o.maxIterations, 1) : undefined,
@@ -281,7 +285,7 @@ export async function runRfmCommand(o: RfmCommandOptions): Promise<void> {
   }
   const settings = {
     layers, kernel, bandwidth, ridge, features, width, gamma, normalize, diagonal: o.diagonal ?? false,
-    layerPredictor, seed, solver, panelRows, iterative, agopSamples,
+    layerPredictor, seed, solver, panelRows, iterative, agopSamples, agopMethod,
   };
   try {
     await runInFolder({ out: o.out, command: 'ncgpu rfm', overwrite: o.overwrite }, async (run) => {
@@ -392,6 +396,7 @@ export function registerRfmCommand(program: Command): void {
     .option('--gram-layers <list>', 'layers whose Gram heatmap is drawn, e.g. 1,5,10 (default first, middle, last)')
     .option('--solver <name>', `kernel-system solver: ${KERNEL_SOLVERS.join(', ')} (auto: direct f64 up to N = 2000, else mixed f32 + f64 refinement when the kernel matrix fits in memory, else iterative)`, 'auto')
     .option('--agop-samples <n>', 'sum each AGOP over this many training points drawn at random (seeded) instead of all of them')
+    .option('--agop-method <how>', `how each AGOP is summed: ${AGOP_METHODS.join(', ')} (auto: the n x n Gram form on the cpu backend when it needs fewer flops and its two n x n matrices fit in 40% of the free memory, else batched)`, 'auto')
     .option('--panel-rows <n>', 'rows per panel of the stored kernel matrix (default: 1 GiB of f32 per panel)')
     .option('--tolerance <t>', 'iterative solver: relative residual to stop at (default 1e-4)')
     .option('--max-iterations <n>', 'iterative solver: iterations at most (default 500)')

@@ -12,6 +12,8 @@
  * it over batches of points, and over blocks of outputs when Z does not fit, so memory stays within
  * `memoryBytes` (see `agopPlan`). `samples` sums over a random subset of the points.
  */
+import { freemem } from 'node:os';
+import type { AgopMethod, AgopReport } from '../backend/types.js';
 import type { Matrix } from '../tensor.js';
 import { scale } from './elementwise.js';
 import { Rng } from '../random.js';
@@ -58,6 +60,14 @@ export interface AgopOptions {
   samples?: number;
   /** seed of the draw of `samples` points (default 0) */
   seed?: number;
+  /**
+   * How the sum over the centers is formed (see `AgopMethod`): 'auto' (default) takes 'gram' when
+   * the points are the centers, all of them are summed over, the backend runs it, it needs fewer
+   * flops than 'batched', its two n x n matrices fit (`memoryBytes` when given, else 40% of the
+   * free memory), no `batchRows` was given, and a sampled estimate of the Jacobians' cancellation
+   * says its f32 sums stay accurate (not in collapsed layers); else 'batched'.
+   */
+  method?: 'auto' | AgopMethod;
 }
 
 /** What agopDetailed returns: the normalized AGOP and what it was divided by. */
@@ -74,6 +84,13 @@ export interface AgopResult {
   batchRows: number;
   /** outputs per Jacobian GEMM (K when the scaled centers Z were built once) */
   outputBlock: number;
+  /** how the sum was formed */
+  method: AgopMethod;
+  /**
+   * the sampled cancellation of the Jacobians (see AgopReport) when the Gram form was considered;
+   * 'auto' keeps the Gram form only while it is at most 4
+   */
+  cancellation?: number;
 }
 
 const DEFAULT_MEMORY_BYTES = 512 * 2 ** 20;
@@ -132,6 +149,34 @@ export function agopPlan(
   return { batchRows, outputBlock, memoryBytes: budget, bytes: fixed + zBytes(outputBlock) + batchRows * rowBytes(outputBlock) };
 }
 
+/** Every value of AgopOptions.method, e.g. for validating a command-line option. */
+export const AGOP_METHODS: readonly ('auto' | AgopMethod)[] = ['auto', 'batched', 'gram'];
+
+/** Bytes of temporary memory the 'gram' AGOP holds: two n x n matrices and a few n x d and d x d ones. */
+export function agopGramBytes(n: number, d: number, k: number): number {
+  return 4 * (2 * n * n + 3 * n * d + n * (k + 1) + d * d) + 16 * n * k;
+}
+
+/**
+ * The flops of each method for N centers summed over themselves: 'batched' forms the weights
+ * (N^2 d), the Jacobians (2 N^2 K d) and their syrk (N K d^2); 'gram' the weights (N^2 d, a
+ * syrk), W W (N^3), Q X (2 N^2 d) and X^T (Q X) (2 N d^2).
+ */
+export function agopFlops(n: number, d: number, k: number): Record<AgopMethod, number> {
+  return { batched: 2 * n * n * d + 2 * n * n * k * d + n * k * d * d, gram: n * n * d + n ** 3 + 2 * n * n * d + 2 * n * d * d };
+}
+
+/**
+ * The method 'auto' picks for an AGOP of the N centers over themselves: 'gram' when the backend
+ * runs it, it takes fewer flops, and its memory fits `memoryBytes` (default 40% of the free memory).
+ */
+export function chooseAgopMethod(n: number, d: number, k: number, methods: readonly AgopMethod[], memoryBytes?: number): AgopMethod {
+  if (!methods.includes('gram')) return 'batched';
+  const flops = agopFlops(n, d, k);
+  const budget = memoryBytes ?? 0.4 * freemem();
+  return flops.gram < flops.batched && agopGramBytes(n, d, k) <= budget ? 'gram' : 'batched';
+}
+
 /** Points per batch of the default plan over the N centers themselves (see `agopPlan`). */
 export function agopBatchRows(n: number, d: number, k: number, memoryBytes?: number): number {
   return agopPlan(n, d, k, n, { memoryBytes }).batchRows;
@@ -183,20 +228,23 @@ export async function agopDetailed(
   const sampled = samples !== undefined && samples < points.rows ? new Rng(seed).choose(points.rows, samples) : undefined;
   const count = sampled?.length ?? points.rows;
   const plan = agopPlan(n, d, k, count, { memoryBytes: options.memoryBytes, batchRows, withM: options.M !== undefined });
+  const method = agopMethodFor(op, options.method ?? 'auto', { n, d, k, self: points === centers && !sampled, backend: centers.backend.agopMethods, memoryBytes: options.memoryBytes, batchRows });
   for (const [name, m] of [['centers', centers], ['alpha', alpha], ['points', points], ['M', options.M]] as const) {
     if (m) await checkOpInput(op, name, m);
   }
 
   const raw = centers.context.empty([d, d]);
+  const report: AgopReport = { method: 'batched' };
   let kept = false;
   try {
     await centers.backend.agop({
       x: sx, n, d, alpha: sa, k, points: sp, m: points.rows, pointIndex: sampled, mahal: sm, kernel, bandwidth,
       self: points === centers, batchRows: plan.batchRows, outputBlock: plan.outputBlock, out: raw.storage(),
+      method: method === 'gram' && (options.method ?? 'auto') === 'auto' ? 'gram-if-accurate' : method, report,
     });
     // the subset's sum, scaled to estimate the sum over all points
     if (sampled) await scale(raw, points.rows / sampled.length, { inPlace: true });
-    const about = { sampled, batchRows: plan.batchRows, outputBlock: plan.outputBlock };
+    const about = { sampled, batchRows: plan.batchRows, outputBlock: plan.outputBlock, method: report.method, cancellation: report.cancellation };
     const nonFinite = () =>
       new RangeError(`${op}: the AGOP has non-finite entries; the coefficients or the data may be too large for f32`);
     if (!options.diagonal && normalize !== 'trace') {
@@ -227,6 +275,22 @@ export async function agopDetailed(
   } finally {
     if (!kept) raw.dispose();
   }
+}
+
+/** Checks a requested AGOP method against the problem and the backend; resolves 'auto'. */
+function agopMethodFor(
+  op: string,
+  requested: 'auto' | AgopMethod,
+  p: { n: number; d: number; k: number; self: boolean; backend: readonly AgopMethod[]; memoryBytes?: number; batchRows?: number },
+): AgopMethod {
+  if (!AGOP_METHODS.includes(requested)) throw new RangeError(`${op}: 'method' must be one of ${AGOP_METHODS.join(', ')}, got '${requested}'`);
+  // a batch size asked for means a batched plan
+  if (requested === 'auto') return p.self && !p.batchRows ? chooseAgopMethod(p.n, p.d, p.k, p.backend, p.memoryBytes) : 'batched';
+  if (requested === 'gram' && !p.self) {
+    throw new RangeError(`${op}: method 'gram' sums over all the centers themselves: pass the centers as 'points' and no 'samples'`);
+  }
+  if (!p.backend.includes(requested)) throw new RangeError(`${op}: method '${requested}' does not run on this backend (it runs ${p.backend.join(', ')})`);
+  return requested;
 }
 
 function zeroAgop(op: string, normalize: AgopNormalization): RangeError {

@@ -14,7 +14,8 @@ import { classStats } from '../metrics/classStats.js';
 import { UndefinedMetricError } from '../metrics/inputs.js';
 import { nc1Quotient } from '../metrics/nc1.js';
 import { nc2GramMse } from '../metrics/nc2.js';
-import { AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
+import type { AgopMethod } from '../backend/types.js';
+import { AGOP_METHODS, AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
 import { KERNELS, type Kernel } from '../ops/kernels.js';
 import { sqrtPsd } from '../ops/linalg.js';
 import { matmul } from '../ops/matmul.js';
@@ -76,6 +77,11 @@ export interface DeepRfmOptions {
    * default 'max' normalization the scale of the subset sum does not matter (default: all points)
    */
   agopSamples?: number | null;
+  /**
+   * how each layer's AGOP sum is formed: 'auto' (default: the n x n Gram form on the cpu backend
+   * when it takes fewer flops and fits in memory), 'batched' or 'gram' (see AgopOptions.method)
+   */
+  agopMethod?: 'auto' | AgopMethod;
   /**
    * kernel-system solver of every fit: 'auto' (default), 'direct', 'mixed' or 'iterative' (see
    * KernelRegression). Under 'auto', once a layer's mixed solve has had to fall back to direct
@@ -139,6 +145,10 @@ export interface DeepRfmLayer {
   solveMethod: 'cholesky' | 'lu' | undefined;
   /** largest AGOP entry before normalization */
   agopMax: number;
+  /** how the AGOP was summed ('batched' or 'gram') */
+  agopMethod: AgopMethod;
+  /** the Jacobians' sampled cancellation when the Gram form was considered, else null (see AgopResult) */
+  agopCancellation: number | null;
   /** negative eigenvalues of M_l clipped to 0 by the square root */
   clipped: number;
   /** input and output feature dimensions of the layer */
@@ -234,6 +244,7 @@ function resolveOptions(options: DeepRfmOptions): DeepRfmResult['config'] {
     metrics: options.metrics ?? true,
     solver: options.solver ?? 'auto',
     agopSamples: options.agopSamples ?? null,
+    agopMethod: options.agopMethod ?? 'auto',
   };
   const op = 'DeepRfm';
   if (!Number.isInteger(c.layers) || c.layers < 1) throw new RangeError(`${op}: layers must be a positive integer, got ${c.layers}`);
@@ -248,6 +259,7 @@ function resolveOptions(options: DeepRfmOptions): DeepRfmResult['config'] {
   if (c.agopSamples !== null && (!Number.isInteger(c.agopSamples) || c.agopSamples < 1)) {
     throw new RangeError(`${op}: agopSamples must be a positive integer (training points each AGOP sums over), got ${c.agopSamples}`);
   }
+  if (!AGOP_METHODS.includes(c.agopMethod)) throw new RangeError(`${op}: agopMethod must be one of ${AGOP_METHODS.join(', ')}, got '${c.agopMethod}'`);
   if (!KERNEL_SOLVERS.includes(c.solver)) throw new RangeError(`${op}: solver must be one of ${KERNEL_SOLVERS.join(', ')}, got '${c.solver}'`);
   if (c.layerPredictor !== 'rfm' && c.layerPredictor !== 'initial') {
     throw new RangeError(`${op}: layerPredictor must be 'rfm' or 'initial', got '${c.layerPredictor}'`);
@@ -393,7 +405,7 @@ export class DeepRfm {
           kernel: c.kernel, bandwidth: c.bandwidth, ridge: c.ridge, iterations: 1, normalize: c.normalize,
           diagonal: c.diagonal, refit: false, agopMemoryBytes: this.options.agopMemoryBytes, ...solveOptions(),
           // a draw of its own for every layer of a run, apart from the feature maps' stream
-          agopSamples: c.agopSamples ?? undefined, agopSeed: c.seed * 1009 + l,
+          agopSamples: c.agopSamples ?? undefined, agopSeed: c.seed * 1009 + l, agopMethod: c.agopMethod,
           rcondWarning: this.options.rcondWarning, onWarning: (m) => onWarning(`layer ${l}: ${m}`),
         });
         let S: Matrix;
@@ -401,6 +413,8 @@ export class DeepRfm {
         let trainAcc: number;
         let testAcc: number | null = null;
         let agopMax: number;
+        let agopMethod: AgopMethod;
+        let agopCancellation: number | null;
         let rcond: number;
         let rcondRefit: number | null = null;
         let solveMethod: 'cholesky' | 'lu' | undefined;
@@ -417,6 +431,8 @@ export class DeepRfm {
           solve = rfm.history[0]!.solve;
           noteSolve(solve, `layer ${l}`);
           agopMax = rfm.history[0]!.agopMax!;
+          agopMethod = rfm.history[0]!.agopMethod!;
+          agopCancellation = rfm.history[0]!.agopCancellation ?? null;
           if (c.layerPredictor === 'initial') {
             trainAcc = await rfm.score(X, trainTargets, 'accuracy');
             if (T && testTargets) testAcc = await rfm.score(T, testTargets, 'accuracy');
@@ -508,6 +524,8 @@ export class DeepRfm {
           solveMethod,
           solve: solve!,
           agopMax,
+          agopMethod: agopMethod!,
+          agopCancellation: agopCancellation!,
           clipped,
           inputDim: d,
           outputDim: map.outputDim,

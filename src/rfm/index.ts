@@ -6,7 +6,11 @@ export {
   KernelRegression, SingularKernelError, signedOneHot, accuracy, meanSquaredError, scorePredictions,
   type KernelRegressionOptions, type LabelTargets, type Targets,
 } from './kernelRegression.js';
-export { agop, agopDetailed, agopBatchRows, AGOP_NORMALIZATIONS, type AgopNormalization, type AgopOptions, type AgopResult } from '../ops/agop.js';
+export {
+  agop, agopDetailed, agopBatchRows, agopFlops, agopGramBytes, chooseAgopMethod, AGOP_METHODS, AGOP_NORMALIZATIONS,
+  type AgopNormalization, type AgopOptions, type AgopResult,
+} from '../ops/agop.js';
+export type { AgopMethod, AgopReport } from '../backend/types.js';
 export { Rfm, type RfmOptions, type RfmIteration } from './rfm.js';
 export {
   DeepRfm, deepRfm, DEEP_RFM_PHASES,

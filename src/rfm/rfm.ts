@@ -8,7 +8,8 @@
  *   await rfm.fit(X, { labels, k: 10 });
  *   const M = rfm.M; // d x d
  */
-import { agopDetailed, AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
+import type { AgopMethod } from '../backend/types.js';
+import { AGOP_METHODS, agopDetailed, AGOP_NORMALIZATIONS, type AgopNormalization } from '../ops/agop.js';
 import type { Matrix } from '../tensor.js';
 import { KernelRegression, type KernelRegressionOptions, type Targets } from './kernelRegression.js';
 import type { SolveReport } from './solvers/solveKernel.js';
@@ -29,6 +30,8 @@ export interface RfmOptions extends Omit<KernelRegressionOptions, 'M'> {
   agopSamples?: number;
   /** seed of that draw (default 0; iteration t draws with agopSeed + t) */
   agopSeed?: number;
+  /** how the AGOP sum is formed: 'auto' (default), 'batched' or 'gram' (see AgopOptions.method) */
+  agopMethod?: 'auto' | AgopMethod;
 }
 
 /** The record of one RFM iteration: how its kernel system was solved and the AGOP's largest entry. */
@@ -41,6 +44,10 @@ export interface RfmIteration {
   solve: SolveReport;
   /** largest entry of the AGOP before normalization (absent for the final refit) */
   agopMax?: number;
+  /** how that AGOP was summed (absent for the final refit) */
+  agopMethod?: AgopMethod;
+  /** the Jacobians' sampled cancellation when the Gram form was considered (see AgopResult) */
+  agopCancellation?: number;
 }
 
 /** A Recursive Feature Machine as an estimator (see the file comment): fit, then predict or score. */
@@ -60,6 +67,9 @@ export class Rfm {
     if (!Number.isInteger(T) || T < 0) throw new RangeError(`Rfm: iterations must be a non-negative integer, got ${T}`);
     if (options.agopSamples !== undefined && (!Number.isInteger(options.agopSamples) || options.agopSamples < 1)) {
       throw new RangeError(`Rfm: agopSamples must be a positive integer (training points the AGOP sums over), got ${options.agopSamples}`);
+    }
+    if (options.agopMethod !== undefined && !AGOP_METHODS.includes(options.agopMethod)) {
+      throw new RangeError(`Rfm: agopMethod must be one of ${AGOP_METHODS.join(', ')}, got '${options.agopMethod}'`);
     }
     if (options.normalize !== undefined && !AGOP_NORMALIZATIONS.includes(options.normalize)) {
       throw new RangeError(`Rfm: normalize must be one of ${AGOP_NORMALIZATIONS.join(', ')}, got '${options.normalize}'`);
@@ -97,9 +107,10 @@ export class Rfm {
           memoryBytes: this.options.agopMemoryBytes,
           samples: this.options.agopSamples,
           seed: (this.options.agopSeed ?? 0) + t,
+          method: this.options.agopMethod,
         });
         this.seconds.agop += (performance.now() - t0) / 1000;
-        this.history[this.history.length - 1]!.agopMax = g.rawMax;
+        Object.assign(this.history[this.history.length - 1]!, { agopMax: g.rawMax, agopMethod: g.method, agopCancellation: g.cancellation });
         this.owned.push(g.agop);
         M = g.agop;
       }

@@ -56,7 +56,8 @@ interface Sync {
   agop(
     x: F32, n: number, d: number, alpha: F32, k: number, points: F32, m: number, pointIndex: Int32Array | null,
     mahal: F32 | null, kernel: number, bandwidth: number, self: boolean, batchRows: number, outputBlock: number, out: F32,
-  ): void;
+    method: number,
+  ): { gram: boolean; cancellation: number };
   rowNorms(x: F32, rows: number, cols: number, out: F32, squared: boolean): void;
   rowNormalize(x: F32, rows: number, cols: number, out: F32): void;
   rowDot(a: F32, b: F32, rows: number, cols: number, out: F32): void;

@@ -3,7 +3,7 @@
  * C++. Large calls run on a worker thread so the event loop (progress bars, other requests) keeps
  * turning; small ones run inline, where a thread hop would cost more than the work.
  */
-import type { AdamUpdateArgs, AgopArgs, Backend, EmbeddingArgs, SgdUpdateArgs, BackendInfo, BackendStats, GemmArgs, PairwiseArgs, Storage, UnaryOp } from '../types.js';
+import type { AdamUpdateArgs, AgopArgs, AgopMethod, Backend, EmbeddingArgs, SgdUpdateArgs, BackendInfo, BackendStats, GemmArgs, PairwiseArgs, Storage, UnaryOp } from '../types.js';
 import { PAIRWISE_KERNEL_CODES, UNARY_OP_CODES } from '../types.js';
 import { addon, type Addon } from './addon.js';
 
@@ -33,8 +33,11 @@ const data = (s: Storage): Float32Array => (s as CpuStorage).data;
 type NnKernel = 'biasAdd' | 'reluBackward' | 'softmaxCeRows' | 'mseRows' | 'layerNorm' | 'layerNormBackward' | 'rowSoftmax'
   | 'softmaxBackward' | 'embedding' | 'embeddingBackward' | 'sgdUpdate' | 'adamUpdate';
 
+const AGOP_METHOD_CODES = { batched: 0, gram: 1, 'gram-if-accurate': 2 } as const;
+
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
+  readonly agopMethods: readonly AgopMethod[] = ['batched', 'gram'];
   /** a Float32Array may hold up to 2^32 - 1 elements on 64-bit Node; keep to what V8 allocates */
   readonly maxElements = 2 ** 31 - 1;
   private readonly native: Addon = addon();
@@ -147,11 +150,14 @@ export class CpuBackend implements Backend {
   async agop(a: AgopArgs): Promise<void> {
     const args = [
       data(a.x), a.n, a.d, data(a.alpha), a.k, data(a.points), a.m, a.pointIndex ?? null, a.mahal ? data(a.mahal) : null,
-      PAIRWISE_KERNEL_CODES[a.kernel], a.bandwidth, a.self, a.batchRows, a.outputBlock, data(a.out),
+      PAIRWISE_KERNEL_CODES[a.kernel], a.bandwidth, a.self, a.batchRows, a.outputBlock, data(a.out), AGOP_METHOD_CODES[a.method ?? 'batched'],
     ] as const;
     const points = a.pointIndex?.length ?? a.m;
-    if (2 * points * a.n * a.d * a.k < ASYNC_THRESHOLD_FLOPS) this.native.agop(...args);
-    else await this.native.agopAsync(...args);
+    const outcome = 2 * points * a.n * a.d * a.k < ASYNC_THRESHOLD_FLOPS ? this.native.agop(...args) : await this.native.agopAsync(...args);
+    if (a.report) {
+      a.report.method = outcome.gram ? 'gram' : 'batched';
+      if (!Number.isNaN(outcome.cancellation)) a.report.cancellation = outcome.cancellation;
+    }
   }
 
   /** Runs a linear-cost op inline when small, on a worker when large. */

@@ -11,6 +11,7 @@ import type {
   AgopArgs,
   EmbeddingArgs,
   SgdUpdateArgs,
+  AgopMethod,
   Backend,
   BackendInfo,
   BackendStats,
@@ -43,6 +44,7 @@ function gpu(s: Storage): GpuStorage {
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
+  readonly agopMethods: readonly AgopMethod[] = ['batched'];
   readonly maxElements: number;
   private readBytes = 0;
 
@@ -109,7 +111,9 @@ export class WebGpuBackend implements Backend {
   }
 
   agop(args: AgopArgs): void {
+    if ((args.method ?? 'batched') !== 'batched') throw new RangeError("agop: the webgpu backend sums the AGOP in batches only (method 'batched')");
     encodeAgop(this.dev, args);
+    if (args.report) args.report.method = 'batched';
   }
 
   rowNorms(x: Storage, rows: number, cols: number, out: Storage, squared: boolean): void {
