@@ -19,12 +19,34 @@ namespace {
 
 // Scratch kept from one call to the next, as in agop.cc: layer after layer a Deep RFM asks for
 // the same sizes, and where fresh pages are expensive faulting in two n x n matrices per call
-// costs as much as the syrk. It is left uninitialized so that a call which declines the Gram form
-// never touches (and never makes resident) the n x n part. A call that finds it in use by
-// another allocates its own.
+// costs as much as the syrk. The n x n part is a buffer of its own, allocated only once the Gram
+// form is taken and given back when a call declines it (the layers after a collapsed one are
+// collapsed too), so that a run which moves on to the batched form does not keep it resident.
+// A call that finds the scratch in use by another allocates its own.
+class Scratch {
+ public:
+  float* get(std::unique_ptr<float[]>& buffer, int64_t& floats, int64_t need) {
+    if (floats < need) {
+      buffer.reset();
+      buffer.reset(new float[static_cast<size_t>(need)]);  // uninitialized: pages stay untouched until used
+      floats = need;
+    }
+    return buffer.get();
+  }
+  float* vectors(int64_t need) { return get(vectors_, vector_floats_, need); }
+  float* squares(int64_t need) { return get(squares_, square_floats_, need); }
+  void release_squares() {
+    squares_.reset();
+    square_floats_ = 0;
+  }
+
+ private:
+  std::unique_ptr<float[]> vectors_, squares_;
+  int64_t vector_floats_ = 0, square_floats_ = 0;
+};
+
 std::mutex scratch_mutex;
-std::unique_ptr<float[]> scratch;
-int64_t scratch_floats = 0;
+Scratch shared_scratch;
 
 constexpr int64_t kCancellationRows = 128;
 
@@ -128,28 +150,15 @@ double sampled_cancellation(const AgopProblem& a, const float* xc, const float* 
 AgopOutcome agop_gram(const AgopProblem& a, int weight_kernel, float self_weight, double gradient_scale,
                       bool only_if_accurate, float* out) {
   const int64_t n = a.n, d = a.d, k = a.k, m = std::min(n, kCancellationRows);
-  const int64_t need = 2 * n * n + (a.mahal != nullptr ? 4 : 3) * n * d + n * (k + 1) + d * d + m * (n + d) + n * d;
   std::unique_lock<std::mutex> lock(scratch_mutex, std::try_to_lock);
-  std::unique_ptr<float[]> own;
-  float* base;
-  if (lock.owns_lock()) {
-    if (scratch_floats < need) {
-      scratch.reset();
-      scratch.reset(new float[static_cast<size_t>(need)]);
-      scratch_floats = need;
-    }
-    base = scratch.get();
-  } else {
-    own.reset(new float[static_cast<size_t>(need)]);
-    base = own.get();
-  }
-  float* next = base;
+  Scratch own;
+  Scratch& scratch = lock.owns_lock() ? shared_scratch : own;
+  float* next = scratch.vectors((a.mahal != nullptr ? 4 : 3) * n * d + n * (k + 1) + d * d + m * (n + d));
   auto take = [&next](int64_t elements) {
     float* p = next;
     next += elements;
     return p;
   };
-  // the parts the cancellation estimate touches first, the two n x n matrices last
   float* xc = take(n * d);
   float* xmc = a.mahal != nullptr ? take(n * d) : xc;
   float* t = take(n * d);
@@ -159,8 +168,6 @@ AgopOutcome agop_gram(const AgopProblem& a, int weight_kernel, float self_weight
   float* ws = take(m * n);
   float* z = take(n * d);
   float* ts = take(m * d);
-  float* w = take(n * n);
-  float* q = take(n * n);
   const int ni = static_cast<int>(n), di = static_cast<int>(d), ki = static_cast<int>(k);
 
   center_rows(a.x, n, d, xc);
@@ -168,8 +175,13 @@ AgopOutcome agop_gram(const AgopProblem& a, int weight_kernel, float self_weight
   row_dot(xmc, xc, n, d, sq);
   AgopOutcome outcome;
   outcome.cancellation = sampled_cancellation(a, xc, xmc, sq, weight_kernel, self_weight, ws, z, ts);
-  if (only_if_accurate && !(outcome.cancellation <= kGramCancellationLimit)) return outcome;
+  if (only_if_accurate && !(outcome.cancellation <= kGramCancellationLimit)) {
+    scratch.release_squares();
+    return outcome;
+  }
   outcome.gram = true;
+  float* w = scratch.squares(2 * n * n);
+  float* q = w + n * n;
 
   // the weights W of the squared distances between the centered centers
   if (a.mahal != nullptr) {

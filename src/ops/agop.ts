@@ -152,9 +152,12 @@ export function agopPlan(
 /** Every value of AgopOptions.method, e.g. for validating a command-line option. */
 export const AGOP_METHODS: readonly ('auto' | AgopMethod)[] = ['auto', 'batched', 'gram'];
 
-/** Bytes of temporary memory the 'gram' AGOP holds: two n x n matrices and a few n x d and d x d ones. */
+/**
+ * Bytes of temporary memory the 'gram' AGOP holds (about; X M adds n d floats): two n x n
+ * matrices, a few n x d, the d x d sum and the 128 sampled rows of its cancellation estimate.
+ */
 export function agopGramBytes(n: number, d: number, k: number): number {
-  return 4 * (2 * n * n + 3 * n * d + n * (k + 1) + d * d) + 16 * n * k;
+  return 4 * (2 * n * n + 3 * n * d + n * (k + 1) + d * d + 128 * (n + d)) + 16 * n * k;
 }
 
 /**
