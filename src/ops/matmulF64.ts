@@ -36,6 +36,23 @@ function checkMatrix(name: string, a: MatrixF64): void {
   }
 }
 
+let dgemmChecked = false;
+
+/**
+ * An addon binary built before gemm took Float64Array still loads (it exports the same names) and
+ * would fail on the first f64 product with a dtype error: say instead that it needs a rebuild.
+ */
+function checkDgemm(): void {
+  if (dgemmChecked) return;
+  const one = () => Float64Array.of(1);
+  try {
+    addon().gemm(false, false, 1, 1, 1, 1, one(), one(), 0, one(), 1, 0, 0, 0);
+  } catch (e) {
+    throw new Error(`matmulF64: the native addon was built before its gemm took Float64Array (${(e as Error).message}); rebuild it with 'npm run build:native'`);
+  }
+  dgemmChecked = true;
+}
+
 /** C = alpha op(A) op(B) + beta C in f64. */
 export function matmulF64(a: MatrixF64, b: MatrixF64, options: MatmulF64Options = {}): MatrixF64 {
   const { transA = false, transB = false, alpha = 1, beta = 0, out } = options;
@@ -51,6 +68,7 @@ export function matmulF64(a: MatrixF64, b: MatrixF64, options: MatmulF64Options 
     checkMatrix('out', out);
     if (out.rows !== m || out.cols !== n) throw new ShapeError(`matmulF64: 'out' is ${out.rows}x${out.cols} but the product is ${m}x${n}`);
   }
+  checkDgemm();
   const c = out ?? zerosF64(m, n);
   // the addon refuses an output that overlaps an input, with the argument named
   addon().gemm(transA, transB, m, n, k, alpha, a.data, b.data, beta, c.data, 1, 0, 0, 0);
