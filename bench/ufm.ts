@@ -4,9 +4,13 @@
  * the webgpu backend, against the same step in plain numpy (bench/baselines/ufm_step_numpy.py)
  * when python3 with numpy is available. The numpy baseline runs with as many BLAS threads as the
  * cpu backend uses; both are measured with one BLAS thread and with the default count.
+ *
+ * The price of precision 'f64' (host f64 steps through dgemm, UfmWorkspaceF64): its steps per
+ * second against the f32 steps of the cpu backend, on those cases and on the chaotic example of
+ * the README (K = 4, n = 5, d = 32, L = 6), at one BLAS thread and at the default count.
  */
 import { fileURLToPath } from 'node:url';
-import { createContext, nativeAddon, randomUfm, UfmWorkspace, type Context } from '../src/index.js';
+import { createContext, nativeAddon, randomUfm, randomUfmF64, UfmWorkspace, UfmWorkspaceF64, type Context } from '../src/index.js';
 import { runNumpyBaseline } from './numpyBaseline.js';
 import { benchRows, blasThreadCounts } from './timing.js';
 
@@ -26,6 +30,9 @@ const CASES: Case[] = [
   { classes: 10, nPerClass: 100, width: 512, depth: 6 },
   { classes: 8, nPerClass: 1, width: 64, depth: 3 },
 ];
+
+/** the cases of the f64 rows: the chaotic example first */
+const PRECISION_CASES: Case[] = [{ classes: 4, nPerClass: 5, width: 32, depth: 6 }, ...CASES];
 
 const label = (c: Case) => `K=${c.classes} n=${c.nPerClass} d=${c.width} L=${c.depth}`;
 
@@ -53,6 +60,22 @@ async function stepsPerSecond(ctx: Context, c: Case, seconds: number, batch: num
     ws.dispose();
     model.dispose();
   }
+}
+
+/** Steps per second of the f64 host step, timed like stepsPerSecond (batches of `batch` steps until `seconds` pass). */
+function stepsPerSecondF64(c: Case, seconds: number, batch: number): { stepsPerSecond: number; steps: number } {
+  const ws = new UfmWorkspaceF64(randomUfmF64(c, { std: 0.3 / Math.sqrt(c.width), seed: 0 }));
+  const run = () => {
+    for (let i = 0; i < batch; i++) ws.step(1e-3);
+  };
+  run(); // warm-up
+  let steps = 0;
+  const t0 = performance.now();
+  while ((performance.now() - t0) / 1000 < seconds || steps < batch) {
+    run();
+    steps += batch;
+  }
+  return { stepsPerSecond: steps / ((performance.now() - t0) / 1000), steps };
 }
 
 function numpyBaseline(c: Case, seconds: number, threads: number): { stepsPerSecond: number; numpy: string; blas: string } | undefined {
@@ -98,6 +121,26 @@ export async function benchUfm(opts: UfmBenchOptions): Promise<Record<string, un
   } finally {
     addon.setThreads(defaultThreads);
   }
+
+  for (const threads of threadCounts) {
+    // the f64 steps' dgemm runs on the BLAS threads the context sets, like the f32 steps' sgemm
+    const cpu = await createContext({ backend: 'cpu', threads });
+    try {
+      for (const c of PRECISION_CASES) {
+        // alternated, each keeping its fastest run: a busy machine slows whichever runs during the load
+        let f32 = 0;
+        let f64 = 0;
+        for (let round = 0; round < 2; round++) {
+          f32 = Math.max(f32, (await stepsPerSecond(cpu, c, seconds, 50)).stepsPerSecond);
+          f64 = Math.max(f64, stepsPerSecondF64(c, seconds, 50).stepsPerSecond);
+        }
+        print({ bench: 'ufm-step-f64', backend: 'cpu', case: label(c), threads, stepsPerSecond: f64, f32StepsPerSecond: f32, ratioToF32: f64 / f32 });
+      }
+    } finally {
+      await cpu.dispose();
+    }
+  }
+  addon.setThreads(defaultThreads);
 
   if (opts.gpu !== 'none') {
     const gpu = await createContext({ backend: opts.gpu });

@@ -289,11 +289,12 @@ TaskPtr parse_gemm(const Napi::CallbackInfo& info, bool async) {
   const bool ta = args.boolean(0, "transA");
   const bool tb = args.boolean(1, "transB");
   const int64_t m = args.dim(2, "m"), n = args.dim(3, "n"), k = args.dim(4, "k");
-  const float alpha = static_cast<float>(args.number(5, "alpha"));
-  ArrayArg a = args.f32(6, "a");
-  ArrayArg b = args.f32(7, "b");
-  const float beta = static_cast<float>(args.number(8, "beta"));
-  ArrayArg c = args.f32(9, "c");
+  const double alpha = args.number(5, "alpha");
+  // the dtype follows 'a': Float32Array (sgemm) or Float64Array (dgemm), with 'b' and 'c' alike
+  ArrayArg a = args.real(6, "a");
+  ArrayArg b = args.real_like(7, "b", a, "a");
+  const double beta = args.number(8, "beta");
+  ArrayArg c = args.real_like(9, "c", a, "a");
   const int64_t batch = args.dim(10, "batch", kMaxSafeInteger);
   const int64_t sa = args.dim(11, "strideA", kMaxSafeInteger);
   const int64_t sb = args.dim(12, "strideB", kMaxSafeInteger);
@@ -323,11 +324,15 @@ TaskPtr parse_gemm(const Napi::CallbackInfo& info, bool async) {
   task->keep_alive(a.object);
   task->keep_alive(b.object);
   task->keep_alive(c.object);
-  float *pa = a.f32(), *pb = b.f32(), *pc = c.f32();
-  task->run = [=] {
-    cpu::gemm_f32(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, pa, pb, beta, pc,
-                  batch, sa, sb, sc);
-  };
+  const int im = static_cast<int>(m), in = static_cast<int>(n), ik = static_cast<int>(k);
+  if (a.is_f64()) {
+    double *pa = a.f64(), *pb = b.f64(), *pc = c.f64();
+    task->run = [=] { cpu::gemm_f64(ta, tb, im, in, ik, alpha, pa, pb, beta, pc, batch, sa, sb, sc); };
+  } else {
+    float *pa = a.f32(), *pb = b.f32(), *pc = c.f32();
+    const float fa = static_cast<float>(alpha), fb = static_cast<float>(beta);
+    task->run = [=] { cpu::gemm_f32(ta, tb, im, in, ik, fa, pa, pb, fb, pc, batch, sa, sb, sc); };
+  }
   return task;
 }
 

@@ -159,25 +159,49 @@ int pool_threads() { return ThreadPool::instance().threads(); }
 // ---------------------------------------------------------------------------
 // GEMM
 // ---------------------------------------------------------------------------
-void gemm_f32(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
-              float beta, float* c, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c) {
+namespace {
+
+inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha, const float* a, int lda,
+                      const float* b, int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha, const double* a, int lda,
+                      const double* b, int ldb, double beta, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <typename T>
+void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, T alpha, const T* a, const T* b, T beta, T* c,
+                  int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c) {
   if (batch <= 0 || m <= 0 || n <= 0) return;
   const int lda = trans_a ? m : k;
   const int ldb = trans_b ? k : n;
   const int64_t mn = static_cast<int64_t>(m) * n;
   for (int64_t i = 0; i < batch; ++i) {
-    float* ci = c + i * stride_c;
+    T* ci = c + i * stride_c;
     if (k <= 0) {  // empty inner dimension: C = beta * C
-      if (beta == 0.0f) {
-        std::fill(ci, ci + mn, 0.0f);
-      } else if (beta != 1.0f) {
+      if (beta == T(0)) {
+        std::fill(ci, ci + mn, T(0));
+      } else if (beta != T(1)) {
         for (int64_t t = 0; t < mn; ++t) ci[t] *= beta;
       }
       continue;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-                alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, ci, n);
+    blas_gemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha,
+              a + i * stride_a, lda, b + i * stride_b, ldb, beta, ci, n);
   }
+}
+
+}  // namespace
+
+void gemm_f32(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
+              float beta, float* c, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c) {
+  gemm_batched(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, batch, stride_a, stride_b, stride_c);
+}
+
+void gemm_f64(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a, const double* b,
+              double beta, double* c, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c) {
+  gemm_batched(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, batch, stride_a, stride_b, stride_c);
 }
 
 void sgemm_direct(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,

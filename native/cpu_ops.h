@@ -43,6 +43,10 @@ int pool_threads();
 void gemm_f32(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
               float beta, float* c, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c);
 
+// The same in f64 (cblas_dgemm), for host computations that need double throughout.
+void gemm_f64(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a, const double* b,
+              double beta, double* c, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c);
+
 // The same loop with nothing but cblas_sgemm calls (benchmark baseline).
 void sgemm_direct(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                   const float* b, float beta, float* c, int64_t batch, int64_t stride_a, int64_t stride_b,

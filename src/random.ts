@@ -51,6 +51,13 @@ export class Rng {
     return out;
   }
 
+  /** The same draws as `normals` kept in f64: normals(...)[i] is Math.fround of element i. */
+  normalsF64(n: number, std = 1, mean = 0): Float64Array {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
+    return out;
+  }
+
   /** `n` draws uniform in [lo, hi). */
   uniforms(n: number, lo = 0, hi = 1): Float32Array {
     const out = new Float32Array(n);

@@ -120,7 +120,16 @@ const D = (arr) => Float64Array.from(arr);
     const cd = F(C0);
     nc.sgemmDirect(ta, tb, m, n, k, alpha, a, b, beta, cd, 1, 0, 0, 0);
     close(`sgemmDirect transA=${ta} transB=${tb}`, cd, want, 1e-5);
+    // Float64Array operands run in double (dgemm): exact here, where every value is a short binary fraction
+    const c64 = D(C0);
+    nc.gemm(ta, tb, m, n, k, alpha, D(ta ? transpose(A, m, k) : A), D(tb ? transpose(B, k, n) : B), beta, c64, 1, 0, 0, 0);
+    close(`gemm f64 transA=${ta} transB=${tb}`, c64, want, 0);
   }
+  // f64 keeps what f32 rounds away: 1 + 2^-30 is 1 in f32
+  const tiny = D([1 + 2 ** -30]);
+  const c1 = new Float64Array(1);
+  nc.gemm(false, false, 1, 1, 1, 1, tiny, D([1]), 0, c1, 1, 0, 0, 0);
+  check('gemm f64 keeps 1 + 2^-30', c1[0] === 1 + 2 ** -30);
 
   // batch of 3, B broadcast (strideB = 0), distinct A_i
   const batch = 3;
@@ -153,8 +162,14 @@ const D = (arr) => Float64Array.from(arr);
 
   throwsWith('gemm short a', () => nc.gemm(false, false, 3, 2, 4, 1, new Float32Array(10), new Float32Array(8), 0, new Float32Array(6), 1, 0, 0, 0),
     RangeError, "gemm: argument 'a' has 10 elements, needs at least 12 (batch 1, 3x4)");
-  throwsWith('gemm wrong dtype', () => nc.gemm(false, false, 1, 1, 1, 1, new Float64Array(1), new Float32Array(1), 0, new Float32Array(1), 1, 0, 0, 0),
-    TypeError, "gemm: argument 'a' must be a Float32Array, got Float64Array");
+  throwsWith('gemm mixed dtypes', () => nc.gemm(false, false, 1, 1, 1, 1, new Float64Array(1), new Float32Array(1), 0, new Float64Array(1), 1, 0, 0, 0),
+    TypeError, "gemm: argument 'b' must be a Float64Array like 'a', got Float32Array");
+  throwsWith('gemm mixed dtypes in c', () => nc.gemm(false, false, 1, 1, 1, 1, new Float32Array(1), new Float32Array(1), 0, new Float64Array(1), 1, 0, 0, 0),
+    TypeError, "gemm: argument 'c' must be a Float32Array like 'a', got Float64Array");
+  throwsWith('gemm wrong dtype', () => nc.gemm(false, false, 1, 1, 1, 1, new Int32Array(1), new Float32Array(1), 0, new Float32Array(1), 1, 0, 0, 0),
+    TypeError, "gemm: argument 'a' must be a Float32Array or Float64Array, got Int32Array");
+  throwsWith('gemm f64 short c', () => nc.gemm(false, false, 2, 2, 1, 1, new Float64Array(2), new Float64Array(2), 0, new Float64Array(3), 1, 0, 0, 0),
+    RangeError, "gemm: argument 'c' has 3 elements, needs at least 4 (batch 1, 2x2)");
   throwsWith('gemm negative dim', () => nc.gemm(false, false, -1, 1, 1, 1, new Float32Array(1), new Float32Array(1), 0, new Float32Array(1), 1, 0, 0, 0),
     RangeError, "gemm: argument 'm' must be a non-negative integer, got -1");
   const shared = new Float32Array(8);

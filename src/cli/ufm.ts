@@ -7,20 +7,21 @@ import type { Command } from 'commander';
 import { createContext, type Context } from '../context.js';
 import { checkHostMemory } from '../memory.js';
 import { renderLineChart, type Series } from '../report/plot.js';
-import { loadUfmCheckpoint } from '../ufm/checkpoint.js';
+import { loadUfmCheckpoint, ufmCheckpointPrecision } from '../ufm/checkpoint.js';
 import {
   alternatingSigma, logTimes, odeRankVsDepth, odeRankVsScale, odeTrajectory, randomHadamardSigma, seedMeanTrajectory, sweepDepths, sweepWidths,
   type DepthSweepRow, type OdeRankRow,
 } from '../ufm/experiments.js';
-import { hadamardUfm, randomUfm } from '../ufm/init.js';
-import { UfmModel, type UfmParameters, type UfmShape } from '../ufm/model.js';
+import { hadamardUfm, hadamardUfmF64, randomUfm, randomUfmF64 } from '../ufm/init.js';
+import { UFM_PRECISIONS, UfmModel, type UfmParameters, type UfmPrecision, type UfmShape } from '../ufm/model.js';
+import { UfmModelF64, type AnyUfmModel } from '../ufm/modelF64.js';
 import { readArrayFile } from '../data/arrayFile.js';
 import { classMeanLogits } from '../ufm/measure.js';
 import { solveHadamardOde } from '../ufm/ode.js';
 import { trainUfm, type UfmMeasurement, type UfmTrainState } from '../ufm/train.js';
 import { VERSION } from '../version.js';
 import { failWith } from './common/fail.js';
-import { BACKEND_HELP, anyNumItem, backendOption as backendChoice, int, intItem, list, num, numItem, seedOption } from './common/options.js';
+import { BACKEND_HELP, anyNumItem, backendOption as backendChoice, int, intItem, list, num, numItem, oneOf, seedOption } from './common/options.js';
 import { adapterLabel, provenance as runProvenance } from './common/provenance.js';
 import { checkResumeSteps, overrideList, ResumedSettings } from './common/resume.js';
 import { openRun, runInFolder, type RunRecord } from './common/results.js';
@@ -69,26 +70,45 @@ export interface UfmTrainCommandOptions {
   checkpointEvery?: string;
   resume?: string;
   override?: string;
+  precision?: string;
   backend?: string;
   out?: string;
   overwrite?: boolean;
 }
 
 /** Options that define the model: a checkpoint fixes them. */
-const UFM_MODEL_OPTIONS = new Set(['classes', 'n-per-class', 'width', 'depth', 'init', 'init-scale', 'sigma', 'embedding-seed', 'seed']);
+const UFM_MODEL_OPTIONS = new Set(['classes', 'n-per-class', 'width', 'depth', 'init', 'init-scale', 'sigma', 'embedding-seed', 'seed', 'precision']);
+
+const PRECISION_HELP = "arithmetic of the gradient steps: 'f32' (any backend) or 'f64' (cpu backend only; H, the W's, the GEMMs and softmax-CE in double) (default f32)";
+
+/** --precision f32|f64. */
+export function precisionOption(v: string): UfmPrecision {
+  return oneOf<UfmPrecision>('precision', v, UFM_PRECISIONS);
+}
+
+/**
+ * The backend a run of `precision` uses: f64 steps are host BLAS calls, so f64 takes the cpu
+ * backend ('auto' becomes cpu) and refuses any other.
+ */
+export function backendForPrecision(precision: UfmPrecision, flag: string | undefined) {
+  const backend = backendChoice(flag);
+  if (precision === 'f32' || backend === 'cpu') return backend;
+  if (backend === 'auto') return 'cpu';
+  throw new Error(`--precision f64 runs on the cpu backend only (its steps are f64 BLAS calls on the host), got --backend ${backend}${flag === undefined ? ' (from NCGPU_BACKEND)' : ''}: use --backend cpu, or --precision f32 on ${backend}`);
+}
 
 /**
  * Refuses a model that cannot fit before it is made: the parameters (H and W_1..W_L), their
  * gradients and the forward activations are held together, about four copies.
  */
-export function checkUfmSize(ctx: Context, shape: { classes: number; nPerClass: number; width: number; depth: number }): void {
+export function checkUfmSize(ctx: Context, shape: { classes: number; nPerClass: number; width: number; depth: number }, precision: UfmPrecision = 'f32'): void {
   const n = shape.classes * shape.nPerClass;
   const widest = shape.width * Math.max(shape.width, n);
   if (widest > ctx.backend.maxElements) {
     throw new Error(`--width ${shape.width}: a ${shape.width} x ${Math.max(shape.width, n)} matrix exceeds the ${ctx.name} backend's ${ctx.backend.maxElements} elements per matrix`);
   }
   const elements = shape.width * n + (shape.depth - 1) * shape.width * shape.width + shape.classes * shape.width + (shape.depth + 1) * shape.width * n;
-  checkHostMemory(4 * 4 * elements, `a UFM of depth ${shape.depth} and width ${shape.width} (--depth, --width)`, 'lower --depth or --width');
+  checkHostMemory(4 * (precision === 'f64' ? 8 : 4) * elements, `a UFM of depth ${shape.depth} and width ${shape.width} (--depth, --width)`, 'lower --depth or --width');
 }
 
 /** Every setting of a run, from the flags or (on --resume) from the checkpoint. */
@@ -109,6 +129,7 @@ function trainSettings(o: UfmTrainCommandOptions, r: ResumedSettings) {
   }
   const embeddingSeed = r.pick('embedding-seed', 'embeddingSeed', o.embeddingSeed, (v) => seedOption('embedding-seed', v), () => undefined as number | undefined);
   const seed = r.pick('seed', 'seed', o.seed, (v) => seedOption('seed', v), () => 0);
+  const precision = r.pick('precision', 'precision', o.precision, precisionOption, (): UfmPrecision => 'f32');
   // --steps is where the run ends, not how it runs: a resumed run may go further (checked against the checkpoint's step)
   const steps = o.steps !== undefined ? int('steps', o.steps, 0) : r.saved<number>('steps') ?? 20000;
   const learningRate = r.pick('lr', 'learningRate', o.lr, (v) => num('lr', v), () => 0.05);
@@ -121,7 +142,7 @@ function trainSettings(o: UfmTrainCommandOptions, r: ResumedSettings) {
   const checkpointEvery = o.checkpointEvery === undefined ? r.saved<number>('checkpointEvery') : int('checkpoint-every', o.checkpointEvery);
   r.finish();
   return {
-    shape, init, initScale, sigma, initFrom, embeddingSeed, seed, steps, learningRate, logEvery, weightDecay,
+    shape, init, initScale, sigma, initFrom, embeddingSeed, seed, precision, steps, learningRate, logEvery, weightDecay,
     weightDecaySteps, lossTarget, balancedness, checkpointEvery,
   };
 }
@@ -130,10 +151,12 @@ function trainSettings(o: UfmTrainCommandOptions, r: ResumedSettings) {
  * `--init-from FILE`: the initial H and W_1..W_L from a safetensors or .npz file (tensors 'H', d x
  * N with the samples ordered by class, and 'W1'..'WL', W_l d x d and W_L K x d), e.g. the initial
  * state of a PyTorch or numpy run to compare with. Every array is checked against the shape flags.
+ * With --precision f64, f64 arrays (.npy '<f8', safetensors F64) keep every bit; with f32 they are
+ * rounded to f32.
  */
-async function parametersFromFile(path: string, shape: UfmShape): Promise<UfmParameters> {
+async function parametersFromFile(path: string, shape: UfmShape, precision: UfmPrecision): Promise<UfmParameters<Float32Array | Float64Array>> {
   const { classes: k, nPerClass, width: d, depth } = shape;
-  const read = async (name: string, rows: number, cols: number): Promise<Float32Array> => {
+  const read = async (name: string, rows: number, cols: number): Promise<Float32Array | Float64Array> => {
     const a = await readArrayFile(`${path}:${name}`).catch((e: Error) => {
       throw new Error(`--init-from: ${e.message}`);
     });
@@ -141,43 +164,53 @@ async function parametersFromFile(path: string, shape: UfmShape): Promise<UfmPar
       throw new Error(`--init-from: ${a.source} must be ${rows} x ${cols} for --classes ${k} --n-per-class ${nPerClass} --width ${d} --depth ${depth}, got (${a.shape.join(', ')})`);
     }
     if (a.data instanceof Int32Array) throw new Error(`--init-from: ${a.source} holds integers (${a.dtype}); the parameters must be floats`);
-    const data = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data);
+    const data = precision === 'f64' ? (a.data instanceof Float64Array ? a.data : Float64Array.from(a.data)) : a.data instanceof Float32Array ? a.data : Float32Array.from(a.data);
     const bad = data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new Error(`--init-from: ${a.source} entry ${bad} is ${data[bad]}; the parameters must be finite`);
     return data;
   };
   const H = await read('H', d, k * nPerClass);
-  const W: Float32Array[] = [];
+  const W: (Float32Array | Float64Array)[] = [];
   for (let l = 1; l <= depth; l++) W.push(await read(`W${l}`, l === depth ? k : d, d));
   return { H, W };
 }
 
-/** The model: from the checkpoint on --resume, else made from the settings. */
-async function newUfm(ctx: Context, s: ReturnType<typeof trainSettings>): Promise<{ model: UfmModel; sigma0?: number[] }> {
-  checkUfmSize(ctx, s.shape);
-  if (s.initFrom !== undefined) return { model: UfmModel.fromParameters(ctx, s.shape, await parametersFromFile(s.initFrom, s.shape)) };
-  if (s.init === 'random') return { model: randomUfm(ctx, s.shape, { std: s.initScale / Math.sqrt(s.shape.width), seed: s.seed }) };
+/** A new model from the settings, in their precision (f64: on the host, same draws as f32 but unrounded). */
+async function newUfm(ctx: Context, s: ReturnType<typeof trainSettings>): Promise<{ model: AnyUfmModel; sigma0?: number[] }> {
+  checkUfmSize(ctx, s.shape, s.precision);
+  const f64 = s.precision === 'f64';
+  if (s.initFrom !== undefined) {
+    const params = await parametersFromFile(s.initFrom, s.shape, s.precision);
+    return { model: f64 ? UfmModelF64.fromParameters(s.shape, params) : UfmModel.fromParameters(ctx, s.shape, params as UfmParameters) };
+  }
+  if (s.init === 'random') {
+    const init = { std: s.initScale / Math.sqrt(s.shape.width), seed: s.seed };
+    return { model: f64 ? randomUfmF64(s.shape, init) : randomUfm(ctx, s.shape, init) };
+  }
   const sigma0 = s.sigma ?? randomHadamardSigma(s.shape.classes, s.initScale, s.seed);
   const embedding = s.embeddingSeed === undefined ? ('identity' as const) : { seed: s.embeddingSeed };
-  return { model: hadamardUfm(ctx, s.shape, { sigma: sigma0, embedding }), sigma0 };
+  const options = { sigma: sigma0, embedding };
+  return { model: f64 ? hadamardUfmF64(s.shape, options) : hadamardUfm(ctx, s.shape, options), sigma0 };
 }
 
 export async function runUfmTrain(o: UfmTrainCommandOptions): Promise<void> {
   if (!o.out) throw new Error('--out DIR is required');
   const out = o.out;
-  const backend = backendChoice(o.backend);
-  const ctx = await createContext({ backend });
-  let model: UfmModel | undefined;
+  const flagPrecision = o.precision === undefined ? undefined : precisionOption(o.precision);
+  // a resumed run keeps its checkpoint's precision; that decides the backend before anything is made
+  const precision = flagPrecision ?? (o.resume ? await ufmCheckpointPrecision(o.resume) : 'f32');
+  const ctx = await createContext({ backend: backendForPrecision(precision, o.backend) });
+  let model: AnyUfmModel | undefined;
   try {
-    const ck = o.resume ? await loadUfmCheckpoint(ctx, o.resume) : undefined;
+    const ck = o.resume ? await loadUfmCheckpoint(ctx, o.resume, { precision: flagPrecision }) : undefined;
     // checkpoints written before settings were recorded in full hold what they hold; the rest comes from the flags
-    const saved: Record<string, unknown> | undefined = ck ? { ...ck.model.shape, ...(ck.training ?? {}) } : undefined;
+    const saved: Record<string, unknown> | undefined = ck ? { ...ck.model.shape, precision: ck.model.precision, ...(ck.training ?? {}) } : undefined;
     const resumed = new ResumedSettings(saved, o.resume, overrideList(o.override), UFM_MODEL_OPTIONS);
     const s = trainSettings(o, resumed);
     if (ck) checkResumeSteps(s.steps, ck.state.step, o.resume!);
     const runId = typeof saved?.runId === 'string' ? saved.runId : undefined;
     // said before the model is made: a deep or wide one takes a while to build
-    console.log(`ncgpu ${VERSION} ufm train: K=${s.shape.classes} n=${s.shape.nPerClass} d=${s.shape.width} L=${s.shape.depth} init=${s.init} lr=${s.learningRate} on ${adapterLabel(ctx)}${ck ? `, resumed at step ${ck.state.step}` : ''}`);
+    console.log(`ncgpu ${VERSION} ufm train: K=${s.shape.classes} n=${s.shape.nPerClass} d=${s.shape.width} L=${s.shape.depth} init=${s.init} lr=${s.learningRate} precision=${s.precision} on ${adapterLabel(ctx)}${ck ? `, resumed at step ${ck.state.step}` : ''}`);
     // the model is made before --out is claimed: a setting it refuses leaves the folder untouched
     let sigma0: number[] | undefined;
     if (ck) {
@@ -190,7 +223,7 @@ export async function runUfmTrain(o: UfmTrainCommandOptions): Promise<void> {
     await runInFolder({ out, command: 'ncgpu ufm train', overwrite: o.overwrite, resumeOf: runId }, async (run) => {
       const config = {
         ...s.shape, init: s.initFrom !== undefined ? 'file' : s.init, ...(s.initFrom !== undefined ? { initFrom: s.initFrom } : {}), initScale: s.initScale, initScaleUnits: s.init === 'random' ? '1/sqrt(width)' : 'norm of sigma',
-        sigma: sigma0 ?? null, embeddingSeed: s.embeddingSeed ?? null, seed: s.seed,
+        sigma: sigma0 ?? null, embeddingSeed: s.embeddingSeed ?? null, seed: s.seed, precision: s.precision,
         learningRate: s.learningRate, steps: s.steps, logEvery: s.logEvery, weightDecay: s.weightDecay,
         weightDecaySteps: s.weightDecaySteps ?? null, lossTarget: s.lossTarget ?? null, balancedness: s.balancedness,
         checkpointEvery: s.checkpointEvery ?? null, runId: run.runId,
@@ -241,18 +274,13 @@ export async function runUfmTrain(o: UfmTrainCommandOptions): Promise<void> {
  * The trained model's class-mean logit matrix Zbar (K x K, row-major, entry (r, c) = mean of
  * logit r over the samples of class c): what the collapse figures are computed from.
  */
-async function classMeanLogitsOf(m: UfmModel): Promise<{ rows: number; cols: number; data: number[] }> {
-  const Z = await m.logits();
-  try {
-    return { rows: m.classes, cols: m.classes, data: Array.from(classMeanLogits(await Z.read(), m.classes, m.nPerClass)) };
-  } finally {
-    Z.dispose();
-  }
+async function classMeanLogitsOf(m: AnyUfmModel): Promise<{ rows: number; cols: number; data: number[] }> {
+  return { rows: m.classes, cols: m.classes, data: Array.from(classMeanLogits(await m.readLogits(), m.classes, m.nPerClass)) };
 }
 
 /** The Hadamard ODE comparison, plots, results.json and the summary lines of a finished run. */
 async function finishTrain(
-  run: RunRecord, m: UfmModel, result: Awaited<ReturnType<typeof trainUfm>>, sigma0: number[] | undefined, init: string, checkpointPath: string | undefined,
+  run: RunRecord, m: AnyUfmModel, result: Awaited<ReturnType<typeof trainUfm>>, sigma0: number[] | undefined, init: string, checkpointPath: string | undefined,
 ): Promise<void> {
   const logs = result.logs;
   const last = logs.at(-1)!;
@@ -328,6 +356,7 @@ export interface UfmSweepCommandOptions {
   weightDecaySteps?: string;
   lossTarget?: string;
   logEvery?: string;
+  precision?: string;
   backend?: string;
   out?: string;
   overwrite?: boolean;
@@ -335,7 +364,8 @@ export interface UfmSweepCommandOptions {
 
 export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
   if (!o.out) throw new Error('--out DIR is required');
-  const backend = backendChoice(o.backend);
+  const precision = precisionOption(o.precision ?? 'f32');
+  const backend = backendForPrecision(precision, o.backend);
   const classes = int('classes', o.classes ?? '4', 2);
   const nPerClass = int('n-per-class', o.nPerClass ?? '5');
   const depths = list('depths', o.depths ?? '1,2,3,4,5,6', intItem);
@@ -354,10 +384,10 @@ export async function runUfmSweep(o: UfmSweepCommandOptions): Promise<void> {
   const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
     const mode = widths ? 'width' : 'depth';
-    const settings = { classes, nPerClass, initScale, learningRate, steps, seeds, baseSeed, weightDecay, weightDecaySteps, lossTarget, logEvery };
+    const settings = { classes, nPerClass, initScale, learningRate, steps, seeds, baseSeed, weightDecay, weightDecaySteps, lossTarget, logEvery, precision };
     const config = { mode, ...settings, depths, ...(widths ? { widths } : { width }), initScaleUnits: '1/sqrt(width)' };
     const runs = depths.length * (widths?.length ?? 1) * seeds;
-    console.log(`ncgpu ${VERSION} ufm sweep (${mode}): K=${classes} n=${nPerClass} ${widths ? `widths ${widths.join(',')}` : `d=${width}`} depths ${depths.join(',')}, ${seeds} seeds, ${runs} runs of ${steps} steps on ${adapterLabel(ctx)}`);
+    console.log(`ncgpu ${VERSION} ufm sweep (${mode}): K=${classes} n=${nPerClass} ${widths ? `widths ${widths.join(',')}` : `d=${width}`} depths ${depths.join(',')}, ${seeds} seeds, ${runs} runs of ${steps} steps in ${precision} on ${adapterLabel(ctx)}`);
     const bar = progressBar('ufm sweep', runs * steps);
     let inRun = 0;
     const callbacks = {
@@ -583,6 +613,7 @@ export function registerUfmCommand(program: Command): void {
     .option('--checkpoint-every <k>', 'write --out/checkpoint.ufm every k steps')
     .option('--resume <path>', 'continue from a checkpoint: every setting comes from it; a flag that differs is refused unless listed in --override')
     .option('--override <options>', 'with --resume: options (comma-separated, e.g. lr,log-every) allowed to differ from the checkpoint; recorded in results.json')
+    .option('--precision <p>', PRECISION_HELP)
     .option('--backend <name>', BACKEND_HELP)
     .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots')
@@ -605,6 +636,7 @@ export function registerUfmCommand(program: Command): void {
     .option('--weight-decay-steps <T0>', 'steps with weight decay')
     .option('--loss-target <loss>', 'stop a run once its training loss is at most this')
     .option('--log-every <k>', 'measure (and check --loss-target) every k steps (default: steps / 20)')
+    .option('--precision <p>', PRECISION_HELP)
     .option('--backend <name>', BACKEND_HELP)
     .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots');

@@ -1,6 +1,7 @@
 /**
- * The container of ncgpu's checkpoint files: a JSON header and raw f32 tensors in one file, written
- * to a temporary name and renamed, so an interrupted write never leaves a truncated file.
+ * The container of ncgpu's checkpoint files: a JSON header and raw f32 (or f64) tensors in one
+ * file, written to a temporary name and renamed, so an interrupted write never leaves a truncated
+ * file.
  *
  * Layout (little-endian):
  *   bytes 0..7    an 8-character magic naming the kind of file
@@ -8,7 +9,8 @@
  *   bytes 12..    h bytes of UTF-8 JSON: the caller's fields plus
  *                 `tensors: [{ ...the caller's description, rows, cols, offset }]`
  *   then          the tensors as raw f32 at the byte offsets the header gives (from the start of
- *                 the data block)
+ *                 the data block); a tensor written from a Float64Array is raw f64 and its entry
+ *                 says dtype: 'f64
  *   last 32 bytes the SHA-256 of everything before them (the header says integrity: 'sha256';
  *                 files written before ncgpu sealed them lack both and are read unchecked)
  */
@@ -22,8 +24,12 @@ const DIGEST_BYTES = 32;
 export interface TensorToWrite<E> {
   /** what the header records about the tensor besides its offset, e.g. { name, rows, cols } */
   entry: E;
-  data: Float32Array;
+  /** stored as f32, or as f64 (the entry then records dtype: 'f64') */
+  data: Float32Array | Float64Array;
 }
+
+/** The element type of a stored tensor: f32 unless its entry says 'f64'. */
+export type StoredDtype = 'f32' | 'f64';
 
 /** Writes `header` (plus the tensor table) and the tensors to `path`, atomically. */
 export async function writeTensorFile<E extends object>(
@@ -35,7 +41,10 @@ export async function writeTensorFile<E extends object>(
   if (magic.length !== 8) throw new RangeError(`writeTensorFile: the magic must have 8 characters, got '${magic}'`);
   let offset = 0;
   const entries = tensors.map(({ entry, data }) => {
-    const e = { ...entry, offset };
+    const given = (entry as { dtype?: unknown }).dtype;
+    const dtype: StoredDtype = data instanceof Float64Array ? 'f64' : 'f32';
+    if (given !== undefined && given !== dtype) throw new TypeError(`writeTensorFile: an entry says dtype '${String(given)}' but its data is a ${data.constructor.name}`);
+    const e = { ...entry, ...(dtype === 'f64' ? { dtype } : {}), offset };
     offset += data.byteLength;
     return e;
   });
@@ -55,12 +64,16 @@ export interface StoredTensorEntry {
   rows: number;
   cols: number;
   offset: number;
+  /** absent for f32 */
+  dtype?: StoredDtype;
 }
 
 export interface TensorFile<H> {
   header: H & { tensors: StoredTensorEntry[] };
-  /** a copy of the tensor an entry of header.tensors describes */
+  /** a copy of the f32 tensor an entry of header.tensors describes (an f64 entry is refused) */
   read(entry: StoredTensorEntry, what: string): Float32Array;
+  /** a copy of the tensor an entry describes, in its stored dtype */
+  readAny(entry: StoredTensorEntry, what: string): Float32Array | Float64Array;
 }
 
 /**
@@ -90,13 +103,21 @@ export async function readTensorFile<H>(path: string, magic: string, bad: (why: 
     buf = buf.subarray(0, end);
   }
   const start = 12 + h;
+  const readAny = (e: StoredTensorEntry, what: string): Float32Array | Float64Array => {
+    const dtype = e.dtype ?? 'f32';
+    if (dtype !== 'f32' && dtype !== 'f64') throw bad(`tensor ${what} has unknown dtype '${String(dtype)}'`);
+    const out = dtype === 'f64' ? new Float64Array(e.rows * e.cols) : new Float32Array(e.rows * e.cols);
+    const bytes = out.byteLength;
+    if (start + e.offset + bytes > buf.length) throw bad(`tensor ${what} runs past the end of the file`);
+    Buffer.from(out.buffer).set(buf.subarray(start + e.offset, start + e.offset + bytes));
+    return out;
+  };
   return {
     header,
+    readAny,
     read(e, what) {
-      const bytes = e.rows * e.cols * 4;
-      if (start + e.offset + bytes > buf.length) throw bad(`tensor ${what} runs past the end of the file`);
-      const out = new Float32Array(e.rows * e.cols);
-      Buffer.from(out.buffer).set(buf.subarray(start + e.offset, start + e.offset + bytes));
+      const out = readAny(e, what);
+      if (!(out instanceof Float32Array)) throw bad(`tensor ${what} is stored in f64 where f32 is expected`);
       return out;
     },
   };

@@ -14,3 +14,5 @@ export {
   batchMatmul, copyInto, embedding, embeddingBackward, checkTokenIds, sgdUpdate, adamUpdate,
   type OutOption, type LossOptions, type LayerNormResult, type BatchMatmulOptions, type EmbeddingGradients, type SgdStep, type AdamStep,
 } from './nn.js';
+export { matmulF64, zerosF64, type MatrixF64, type MatmulF64Options } from './matmulF64.js';
+export { softmaxCeF64 } from './softmaxCeF64.js';

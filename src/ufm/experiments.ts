@@ -11,7 +11,8 @@
 import type { Context } from '../context.js';
 import { meanStd } from '../report/meanStd.js';
 import { Rng } from '../random.js';
-import { randomUfm } from './init.js';
+import { randomUfm, randomUfmF64 } from './init.js';
+import type { UfmPrecision } from './model.js';
 import { effectiveRankOf, klToCollapse, normalizeValues, type AdjacentAngles } from './measure.js';
 import { solveHadamardOde } from './ode.js';
 import { trainUfm, type UfmTrainOptions } from './train.js';
@@ -38,6 +39,8 @@ export interface RandomRunSettings {
    * `steps` can land on it.
    */
   logEvery?: number;
+  /** arithmetic of the runs: 'f32' on the context's backend (default) or 'f64' on the host (cpu backend) */
+  precision?: UfmPrecision;
   /** called after each run with the number of runs done and the total */
   onRun?: (done: number, total: number, info: string) => void;
   /** called with the steps done inside the current run */
@@ -66,18 +69,22 @@ export interface RunSummary {
   error?: string;
 }
 
-function checkSettings(op: string, s: RandomRunSettings): void {
+function checkSettings(op: string, ctx: Context, s: RandomRunSettings): void {
   for (const [name, v] of [['classes', s.classes], ['nPerClass', s.nPerClass], ['seeds', s.seeds], ['steps', s.steps]] as const) {
     if (!Number.isInteger(v) || v < (name === 'classes' ? 2 : name === 'steps' ? 0 : 1)) throw new RangeError(`${op}: '${name}' must be a positive integer, got ${v}`);
   }
   if (!(s.initScale > 0)) throw new RangeError(`${op}: 'initScale' must be > 0, got ${s.initScale}`);
   if (!(s.learningRate > 0)) throw new RangeError(`${op}: 'learningRate' must be > 0, got ${s.learningRate}`);
+  if (s.precision !== undefined && s.precision !== 'f32' && s.precision !== 'f64') throw new RangeError(`${op}: 'precision' must be 'f32' or 'f64', got ${String(s.precision)}`);
+  if (s.precision === 'f64' && ctx.name !== 'cpu') throw new RangeError(`${op}: precision 'f64' runs on the cpu backend only, got a ${ctx.name} context`);
 }
 
 async function randomRun(ctx: Context, s: RandomRunSettings, depth: number, width: number, seed: number): Promise<RunSummary> {
   if (!Number.isInteger(width) || width < 1) throw new RangeError(`ufm sweep: width must be a positive integer, got ${width}`);
   if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`ufm sweep: depth must be a positive integer, got ${depth}`);
-  const model = randomUfm(ctx, { classes: s.classes, nPerClass: s.nPerClass, width, depth }, { std: s.initScale / Math.sqrt(width), seed });
+  const shape = { classes: s.classes, nPerClass: s.nPerClass, width, depth };
+  const init = { std: s.initScale / Math.sqrt(width), seed };
+  const model = s.precision === 'f64' ? randomUfmF64(shape, init) : randomUfm(ctx, shape, init);
   const options: UfmTrainOptions = {
     learningRate: s.learningRate,
     maxSteps: s.steps,
@@ -159,7 +166,7 @@ export function seedMeanTrajectory(r: DepthSweepRow): [number, number][] {
 
 /** Final effective rank (and margin) against depth from random init: one row per depth. */
 export async function sweepDepths(ctx: Context, settings: RandomRunSettings & { width: number; depths: readonly number[] }): Promise<DepthSweepRow[]> {
-  checkSettings('sweepDepths', settings);
+  checkSettings('sweepDepths', ctx, settings);
   const { depths, width, seeds, baseSeed = 0 } = settings;
   if (!depths.length) throw new RangeError('sweepDepths: give at least one depth');
   const total = depths.length * seeds;
@@ -179,7 +186,7 @@ export async function sweepDepths(ctx: Context, settings: RandomRunSettings & { 
 
 /** Initial ETF alignment and final effective rank against width: one row per (depth, width). */
 export async function sweepWidths(ctx: Context, settings: RandomRunSettings & { widths: readonly number[]; depths: readonly number[] }): Promise<DepthSweepRow[]> {
-  checkSettings('sweepWidths', settings);
+  checkSettings('sweepWidths', ctx, settings);
   const { depths, widths, seeds, baseSeed = 0 } = settings;
   if (!widths.length || !depths.length) throw new RangeError('sweepWidths: give at least one width and one depth');
   const total = depths.length * widths.length * seeds;

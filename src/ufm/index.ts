@@ -3,10 +3,14 @@
  * gradient descent, random and Hadamard initializations, the reduced ODE under Hadamard
  * initialization, and the measurements that show the low-rank bias of depth.
  */
-export { UfmModel, checkUfmShape, ufmLabels, parameterShape, type UfmShape, type UfmParameters } from './model.js';
+export { UfmModel, checkUfmShape, ufmLabels, parameterShape, UFM_PRECISIONS, type UfmShape, type UfmParameters, type UfmPrecision } from './model.js';
+export { UfmModelF64, type AnyUfmModel } from './modelF64.js';
 export { UfmWorkspace } from './step.js';
+export { UfmWorkspaceF64 } from './stepF64.js';
+export { ufmStepper, type UfmStepper } from './stepper.js';
 export {
-  hadamardMatrix, hadamardFactorValues, hadamardUfm, hadamardUfmParameters, randomUfm, randomUfmParameters, isPowerOfTwo,
+  hadamardMatrix, hadamardFactorValues, hadamardUfm, hadamardUfmF64, hadamardUfmParameters, hadamardUfmParametersF64, randomUfm, randomUfmF64,
+  randomUfmParameters, randomUfmParametersF64, isPowerOfTwo,
   type HadamardInitOptions, type RandomInitOptions,
 } from './init.js';
 export {
@@ -16,10 +20,10 @@ export {
 export {
   adjacentAngles, balancedness, balancednessDrift, centeredLogitSpectrum, classMeanFeatures, classMeanLogits, doubleCenter,
   effectiveRankOf, etfAlignment, featureNc2, hadamardSpectrum, klToCollapse, logitVelocity, measureLogits, normalizeValues,
-  type AdjacentAngles, type Balancedness, type LogitMeasurement,
+  type AdjacentAngles, type Balancedness, type FloatArray, type LogitMeasurement,
 } from './measure.js';
 export {
   trainUfm, measureUfm, UfmDivergenceError,
   type UfmMeasureOptions, type UfmMeasurement, type UfmTrainOptions, type UfmTrainResult, type UfmTrainState,
 } from './train.js';
-export { saveUfmCheckpoint, loadUfmCheckpoint, type UfmCheckpoint } from './checkpoint.js';
+export { saveUfmCheckpoint, loadUfmCheckpoint, ufmCheckpointPrecision, type LoadUfmCheckpointOptions, type UfmCheckpoint } from './checkpoint.js';

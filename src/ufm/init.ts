@@ -29,6 +29,7 @@
 import type { Context } from '../context.js';
 import { Rng } from '../random.js';
 import { checkUfmShape, parameterShape, UfmModel, type UfmParameters, type UfmShape } from './model.js';
+import { UfmModelF64 } from './modelF64.js';
 
 /** Sylvester Hadamard matrix of size k = 2^m (H_1 = [1], H_2k = [[H_k, H_k], [H_k, -H_k]]), row-major. */
 export function hadamardMatrix(k: number): Float64Array {
@@ -65,16 +66,30 @@ export interface RandomInitOptions {
 
 /**
  * Every entry of H and the W's drawn from N(0, std^2), in the order H, W_1, ..., W_L from one
- * seeded stream (the same seed gives the same model on every backend).
+ * seeded stream (the same seed gives the same model on every backend), rounded to f32.
  */
 export function randomUfmParameters(shape: UfmShape, options: RandomInitOptions): UfmParameters {
+  return randomDraws(shape, options, (rng, count, std) => rng.normals(count, std));
+}
+
+/**
+ * The same draws as randomUfmParameters with the same seed, kept in f64 (not rounded to f32):
+ * Math.fround of each entry is the f32 parameter.
+ */
+export function randomUfmParametersF64(shape: UfmShape, options: RandomInitOptions): UfmParameters<Float64Array> {
+  return randomDraws(shape, options, (rng, count, std) => rng.normalsF64(count, std));
+}
+
+function randomDraws<T extends Float32Array | Float64Array>(
+  shape: UfmShape, options: RandomInitOptions, normals: (rng: Rng, count: number, std: number) => T,
+): UfmParameters<T> {
   checkUfmShape('randomUfm', shape);
   const { std, seed } = options;
   if (typeof std !== 'number' || !(std > 0) || !Number.isFinite(std)) throw new RangeError(`randomUfm: 'std' must be a finite number > 0, got ${std}`);
   const rng = new Rng(seed);
   const draw = (i: number) => {
     const [r, c] = parameterShape(shape, i);
-    return rng.normals(r * c, std);
+    return normals(rng, r * c, std);
   };
   const H = draw(0);
   const W = Array.from({ length: shape.depth }, (_, l) => draw(l + 1));
@@ -84,6 +99,11 @@ export function randomUfmParameters(shape: UfmShape, options: RandomInitOptions)
 /** A deep UFM with i.i.d. Gaussian parameters (see randomUfmParameters). */
 export function randomUfm(context: Context, shape: UfmShape, options: RandomInitOptions): UfmModel {
   return UfmModel.fromParameters(context, shape, randomUfmParameters(shape, options));
+}
+
+/** The f64 deep UFM from the same draws as randomUfm, unrounded (see randomUfmParametersF64). */
+export function randomUfmF64(shape: UfmShape, options: RandomInitOptions): UfmModelF64 {
+  return UfmModelF64.fromParameters(shape, randomUfmParametersF64(shape, options));
 }
 
 /** Options of hadamardUfm: the initial singular values sigma of the class-mean logits, and the embedding E. */
@@ -128,8 +148,17 @@ export function hadamardFactorValues(sigma: ArrayLike<number>, nPerClass: number
   return Float64Array.from(sigma, (v) => (Math.sqrt(nPerClass) * Math.abs(v)) ** (1 / P));
 }
 
-/** The parameters of the Hadamard initialization (construction in the file comment), built in f64. */
+/** The parameters of the Hadamard initialization (construction in the file comment), built in f64 and rounded to f32. */
 export function hadamardUfmParameters(shape: UfmShape, options: HadamardInitOptions): UfmParameters {
+  return hadamardParameters(shape, options, (n) => new Float32Array(n));
+}
+
+/** The parameters of the Hadamard initialization kept in f64. */
+export function hadamardUfmParametersF64(shape: UfmShape, options: HadamardInitOptions): UfmParameters<Float64Array> {
+  return hadamardParameters(shape, options, (n) => new Float64Array(n));
+}
+
+function hadamardParameters<T extends Float32Array | Float64Array>(shape: UfmShape, options: HadamardInitOptions, make: (n: number) => T): UfmParameters<T> {
   checkUfmShape('hadamardUfm', shape);
   const { classes: k, nPerClass: n, width: d, depth: L } = shape;
   checkPowerOfTwo('hadamardUfm', k);
@@ -149,9 +178,9 @@ export function hadamardUfmParameters(shape: UfmShape, options: HadamardInitOpti
   const ED = new Float64Array(d * k);
   for (let i = 0; i < d; i++) for (let j = 0; j < k; j++) ED[i * k + j] = E[i * k + j]! * s[j]!;
 
-  const W: Float32Array[] = [];
+  const W: T[] = [];
   for (let l = 1; l < L; l++) {
-    const w = new Float32Array(d * d);
+    const w = make(d * d);
     for (let i = 0; i < d; i++) {
       for (let j = 0; j < d; j++) {
         let acc = 0;
@@ -161,7 +190,7 @@ export function hadamardUfmParameters(shape: UfmShape, options: HadamardInitOpti
     }
     W.push(w);
   }
-  const WL = new Float32Array(k * d);
+  const WL = make(k * d);
   for (let c = 0; c < k; c++) {
     for (let j = 0; j < d; j++) {
       let acc = 0;
@@ -172,7 +201,7 @@ export function hadamardUfmParameters(shape: UfmShape, options: HadamardInitOpti
   W.push(WL);
 
   // column i of H is E D U e_{y_i} / sqrt(n); the class-c column is computed once
-  const H = new Float32Array(d * N);
+  const H = make(d * N);
   const col = new Float64Array(d);
   for (let c = 0; c < k; c++) {
     for (let i = 0; i < d; i++) {
@@ -193,4 +222,9 @@ export function hadamardUfmParameters(shape: UfmShape, options: HadamardInitOpti
  */
 export function hadamardUfm(context: Context, shape: UfmShape, options: HadamardInitOptions): UfmModel {
   return UfmModel.fromParameters(context, shape, hadamardUfmParameters(shape, options));
+}
+
+/** The f64 deep UFM in the Hadamard initialization (see hadamardUfm). */
+export function hadamardUfmF64(shape: UfmShape, options: HadamardInitOptions): UfmModelF64 {
+  return UfmModelF64.fromParameters(shape, hadamardUfmParametersF64(shape, options));
 }

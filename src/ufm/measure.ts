@@ -17,10 +17,16 @@ import { hostSingularValues, jacobiRowSvd } from '../metrics/hostLinalg.js';
 import { etfError } from '../metrics/nc2.js';
 import { normalizedMargin } from '../metrics/margins.js';
 import { matmul } from '../ops/matmul.js';
-import type { Matrix } from '../tensor.js';
+import { matmulF64, type MatrixF64 } from '../ops/matmulF64.js';
+import { Matrix } from '../tensor.js';
 import { hadamardMatrix, isPowerOfTwo } from './init.js';
-import type { UfmModel } from './model.js';
+import type { UfmModel, UfmPrecision } from './model.js';
+import type { AnyUfmModel, UfmModelF64 } from './modelF64.js';
 import type { UfmWorkspace } from './step.js';
+import type { UfmWorkspaceF64 } from './stepF64.js';
+
+/** A host array of either float width (f32 runs give Float32Array, f64 runs Float64Array). */
+export type FloatArray = Float32Array | Float64Array;
 
 /** Zbar (K x K, row-major): entry (r, c) is the mean of logit r over the samples of class c. */
 export function classMeanLogits(Z: ArrayLike<number>, classes: number, nPerClass: number): Float64Array {
@@ -186,11 +192,12 @@ export interface LogitMeasurement {
 }
 
 /**
- * Logits enter the loss through a softmax, which cannot tell apart logits closer than f32's
- * resolution: class-mean logits whose centered spread is below it (a deep model whose output
- * vanished) have no shape the loss sees, so their rank, margin and KL are rounding noise.
+ * Logits enter the loss through a softmax, which cannot tell apart logits closer than the
+ * arithmetic's resolution (f32: 2^-23, f64: 2^-52): class-mean logits whose centered spread is
+ * below it (a deep model whose output vanished) have no shape the loss sees, so their rank,
+ * margin and KL are rounding noise.
  */
-const LOGIT_RESOLUTION = 2 ** -23;
+const LOGIT_RESOLUTION: Record<UfmPrecision, number> = { f32: 2 ** -23, f64: 2 ** -52 };
 const SHAPE_METRICS = ['effectiveRank', 'normalizedMargin', 'klToCollapse', 'nc2Logits'] as const;
 
 /**
@@ -202,8 +209,10 @@ export async function measureLogits(
   Z: ArrayLike<number>,
   classes: number,
   nPerClass: number,
-  options: { hadamard?: boolean; kgon?: boolean } = {},
+  options: { hadamard?: boolean; kgon?: boolean; precision?: UfmPrecision } = {},
 ): Promise<LogitMeasurement> {
+  const precision = options.precision ?? 'f32';
+  const resolution = LOGIT_RESOLUTION[precision];
   const k = classes;
   const N = k * nPerClass;
   const zbar = classMeanLogits(Z, k, nPerClass);
@@ -224,7 +233,7 @@ export async function measureLogits(
     }
   };
   const largest = Math.max(0, ...Array.from(centered, Math.abs));
-  const noise = largest <= LOGIT_RESOLUTION;
+  const noise = largest <= resolution;
   const out: LogitMeasurement = {
     singularValues: Array.from(sv),
     centeredSingularValues: Array.from(centered),
@@ -235,7 +244,7 @@ export async function measureLogits(
     nc2Logits: noise ? NaN : await undefinedAsNaN(() => etfError({ data: meansByRow, rows: k, cols: k })),
   };
   if (noise) {
-    const why = `the centered class-mean logits (largest singular value ${largest.toExponential(2)}) are below the f32 resolution of the softmax (${LOGIT_RESOLUTION.toExponential(2)}): the model's output has vanished and their shape is rounding noise`;
+    const why = `the centered class-mean logits (largest singular value ${largest.toExponential(2)}) are below the ${precision} resolution of the softmax (${resolution.toExponential(2)}): the model's output has vanished and their shape is rounding noise`;
     out.undefined = Object.fromEntries(SHAPE_METRICS.map((m) => [m, why]));
   }
   if (options.hadamard && isPowerOfTwo(k)) out.hadamardSigma = Array.from(hadamardSpectrum(zbar, k));
@@ -243,16 +252,27 @@ export async function measureLogits(
   return out;
 }
 
-/** N x K matrix that averages the samples of each class (entries 1/n). */
-function classAverager(model: UfmModel): Matrix {
+/** N x K matrix that averages the samples of each class (entries 1/n), row-major. */
+function classAveragerValues(model: AnyUfmModel): Float64Array {
   const { classes: k, nPerClass: n } = model;
-  const data = new Float32Array(model.samples * k);
+  const data = new Float64Array(model.samples * k);
   for (let i = 0; i < model.samples; i++) data[i * k + Math.floor(i / n)] = 1 / n;
-  return model.context.matrix(data, [model.samples, k], { name: 'class averager' });
+  return data;
 }
 
-/** Class-mean features H Ybar (d x K), read back. */
-export async function classMeanFeatures(model: UfmModel): Promise<Float32Array> {
+/** The class averager on the f32 model's backend. */
+function classAverager(model: UfmModel): Matrix {
+  return model.context.matrix(Float32Array.from(classAveragerValues(model)), [model.samples, model.classes], { name: 'class averager' });
+}
+
+/** The class averager as an f64 host matrix. */
+function classAveragerF64(model: UfmModelF64): MatrixF64 {
+  return { data: classAveragerValues(model), rows: model.samples, cols: model.classes };
+}
+
+/** Class-mean features H Ybar (d x K), read back (Float64Array for an f64 model). */
+export async function classMeanFeatures(model: AnyUfmModel): Promise<FloatArray> {
+  if (model.precision === 'f64') return matmulF64(model.H, classAveragerF64(model)).data;
   const avg = classAverager(model);
   const m = await matmul(model.H, avg);
   try {
@@ -264,7 +284,7 @@ export async function classMeanFeatures(model: UfmModel): Promise<Float32Array> 
 }
 
 /** NC2 (simplex-ETF error) of the class-mean features. */
-export async function featureNc2(model: UfmModel): Promise<number> {
+export async function featureNc2(model: AnyUfmModel): Promise<number> {
   const f = await classMeanFeatures(model);
   const { width: d, classes: k } = model;
   const rows = new Float64Array(k * d);
@@ -282,9 +302,23 @@ export async function featureNc2(model: UfmModel): Promise<number> {
  * of the workspace, the H term is -P_1 P_1^T G Ybar and the W_l term is
  * -(P_{l+1} P_{l+1}^T) M_{l-1} (X_{l-1} Ybar), X_{l-1} Ybar = W_{l-1}...W_1 H Ybar (P_{L+1} = I).
  */
-export async function logitVelocity(ws: UfmWorkspace): Promise<Float64Array> {
+export async function logitVelocity(ws: UfmWorkspace | UfmWorkspaceF64): Promise<Float64Array> {
+  return velocityFromFactors(ws.model, ws.model.precision === 'f64' ? velocityFactorsF64(ws as UfmWorkspaceF64) : await velocityFactors(ws as UfmWorkspace));
+}
+
+/** What the logit velocity is made of, on the host: G, P_1..P_L, M_0..M_{L-1}, X_0 Ybar..X_{L-1} Ybar. */
+interface VelocityFactors {
+  G: FloatArray;
+  /** P[l] for l = 1..L */
+  P: FloatArray[];
+  M: FloatArray[];
+  xbars: FloatArray[];
+}
+
+/** The factors of the f32 workspace, read back after a forward and backward pass. */
+async function velocityFactors(ws: UfmWorkspace): Promise<VelocityFactors> {
   const model = ws.model;
-  const { classes: k, width: d, depth: L } = model;
+  const L = model.depth;
   await ws.forward();
   await ws.backward();
   const avg = classAverager(model);
@@ -299,13 +333,27 @@ export async function logitVelocity(ws: UfmWorkspace): Promise<Float64Array> {
   }
   xbars.push(await x.read());
   x.dispose();
-  const G = await ws.G.read();
-  const Ps = [];
-  for (let l = 1; l <= L; l++) Ps[l] = await ws.P[l]!.read();
-  const Ms = [];
-  for (let l = 0; l < L; l++) Ms[l] = await ws.M[l]!.read();
+  const P: Float32Array[] = [];
+  for (let l = 1; l <= L; l++) P[l] = await ws.P[l]!.read();
+  const M: Float32Array[] = [];
+  for (let l = 0; l < L; l++) M[l] = await ws.M[l]!.read();
+  return { G: await ws.G.read(), P, M, xbars };
+}
 
-  const gramP = (p: Float32Array | undefined) => {
+/** The factors of the f64 workspace after a forward and backward pass (no copies). */
+function velocityFactorsF64(ws: UfmWorkspaceF64): VelocityFactors {
+  const model = ws.model;
+  ws.forward();
+  ws.backward();
+  const xbars: MatrixF64[] = [matmulF64(model.H, classAveragerF64(model))];
+  for (let l = 1; l < model.depth; l++) xbars.push(matmulF64(model.W[l - 1]!, xbars[l - 1]!));
+  return { G: ws.G.data, P: ws.P.map((p) => p.data), M: ws.M.map((m) => m.data), xbars: xbars.map((x) => x.data) };
+}
+
+/** The velocity formula of logitVelocity on host factors, in f64. */
+function velocityFromFactors(model: AnyUfmModel, f: VelocityFactors): Float64Array {
+  const { classes: k, width: d, depth: L } = model;
+  const gramP = (p: FloatArray | undefined) => {
     const out = new Float64Array(k * k);
     if (!p) {
       for (let i = 0; i < k; i++) out[i * k + i] = 1;
@@ -332,23 +380,25 @@ export async function logitVelocity(ws: UfmWorkspace): Promise<Float64Array> {
     for (let i = 0; i < k * k; i++) velocity[i] -= t[i]!;
   };
   // H term: G Ybar = class means of G
-  addTerm(gramP(Ps[1]), classMeanLogits(G, k, model.nPerClass));
+  addTerm(gramP(f.P[1]), classMeanLogits(f.G, k, model.nPerClass));
   for (let l = 1; l <= L; l++) {
-    const m = Ms[l - 1]!;
-    const xb = xbars[l - 1]!;
+    const m = f.M[l - 1]!;
+    const xb = f.xbars[l - 1]!;
     const inner = new Float64Array(k * k);
     for (let i = 0; i < k; i++) for (let q = 0; q < d; q++) {
       const v = m[i * d + q]!;
       for (let j = 0; j < k; j++) inner[i * k + j] += v * xb[q * k + j]!;
     }
-    addTerm(gramP(l < L ? Ps[l + 1] : undefined), inner);
+    addTerm(gramP(l < L ? f.P[l + 1] : undefined), inner);
   }
   return velocity;
 }
 
-/** Host Gram matrices for the balancedness measure. */
-async function gram(a: Matrix, transposeFirst: boolean): Promise<Float32Array> {
-  const g = await matmul(a, a, transposeFirst ? { transA: true } : { transB: true });
+/** Host Gram matrices for the balancedness measure: A^T A (transposeFirst) or A A^T. */
+async function gram(a: Matrix | MatrixF64, transposeFirst: boolean): Promise<FloatArray> {
+  const options = transposeFirst ? { transA: true } : { transB: true };
+  if (!(a instanceof Matrix)) return matmulF64(a, a, options).data;
+  const g = await matmul(a, a, options);
   try {
     return await g.read();
   } finally {
@@ -362,8 +412,8 @@ export interface Balancedness {
   norms: number[];
   /** the same divided by max(||W_{l+1}^T W_{l+1}||_F, ||W_l W_l^T||_F) */
   relative: number[];
-  /** the differences themselves (d x d each), for drift against a later state */
-  differences: Float32Array[];
+  /** the differences themselves (d x d each, in the model's precision), for drift against a later state */
+  differences: FloatArray[];
 }
 
 /**
@@ -371,15 +421,15 @@ export interface Balancedness {
  * from t = 0 (the drift) measures how far discrete steps and weight decay move off the flow's
  * invariants. Costs two d x d Gram products per factor pair.
  */
-export async function balancedness(model: UfmModel): Promise<Balancedness> {
-  const F = model.parameters;
+export async function balancedness(model: AnyUfmModel): Promise<Balancedness> {
+  const F: (Matrix | MatrixF64)[] = model.parameters;
   const norms: number[] = [];
   const relative: number[] = [];
-  const differences: Float32Array[] = [];
+  const differences: FloatArray[] = [];
   for (let l = 0; l < model.depth; l++) {
     const upper = await gram(F[l + 1]!, true);
     const lower = await gram(F[l]!, false);
-    const diff = new Float32Array(upper.length);
+    const diff = model.precision === 'f64' ? new Float64Array(upper.length) : new Float32Array(upper.length);
     let dn = 0;
     let un = 0;
     let ln = 0;
@@ -399,7 +449,7 @@ export async function balancedness(model: UfmModel): Promise<Balancedness> {
 }
 
 /** max_l ||D_l(t) - D_l(0)||_F for two balancedness measurements of the same model. */
-export function balancednessDrift(now: Balancedness, reference: readonly Float32Array[]): number {
+export function balancednessDrift(now: Balancedness, reference: readonly FloatArray[]): number {
   let worst = 0;
   now.differences.forEach((d, l) => {
     const r = reference[l]!;

@@ -22,12 +22,23 @@ export interface UfmShape {
   depth: number;
 }
 
-/** Host copies of the parameters (row-major f32). */
-export interface UfmParameters {
+/**
+ * The arithmetic a UFM trains in: 'f32' on any backend (the parameters are Matrix objects), or
+ * 'f64' on the host through the cpu backend's BLAS (UfmModelF64), for runs that must match an f64
+ * reference exactly (chaotic deep regimes, where f32 rounding of the initial weights alone changes
+ * the outcome).
+ */
+export type UfmPrecision = 'f32' | 'f64';
+
+/** The precisions a UFM trains in. */
+export const UFM_PRECISIONS: readonly UfmPrecision[] = ['f32', 'f64'];
+
+/** Host copies of the parameters (row-major; f32 unless an f64 model's). */
+export interface UfmParameters<T extends Float32Array | Float64Array = Float32Array> {
   /** d x N */
-  H: Float32Array;
+  H: T;
   /** W[l - 1] = W_l: d x d for l < L, K x d for l = L */
-  W: Float32Array[];
+  W: T[];
 }
 
 function positiveInteger(op: string, name: string, v: unknown, min: number): void {
@@ -57,7 +68,10 @@ export function parameterShape(shape: UfmShape, index: number): [number, number]
   return index === L ? [k, d] : [d, d];
 }
 
+/** A deep UFM whose parameters are f32 Matrix objects on a Context's backend. */
 export class UfmModel {
+  /** the arithmetic of its steps */
+  readonly precision = 'f32' as const;
   readonly classes: number;
   readonly nPerClass: number;
   readonly width: number;
@@ -137,6 +151,16 @@ export class UfmModel {
       return await matmul(P, this.H);
     } finally {
       for (const t of temps) t.dispose();
+    }
+  }
+
+  /** Z (K x N) read back to the host. */
+  async readLogits(): Promise<Float32Array> {
+    const Z = await this.logits();
+    try {
+      return await Z.read();
+    } finally {
+      Z.dispose();
     }
   }
 

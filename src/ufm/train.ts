@@ -6,14 +6,15 @@
  * Steps run as backend ops on preallocated workspace (step.ts) with no readback: each step writes
  * its loss into one slot of a device-side history buffer, and the history is read once per block
  * of steps (up to the next log or checkpoint), which is the only point where the host waits.
+ * An f64 model (UfmModelF64) runs the same loop with its steps on the host (stepper.ts).
  */
-import { UfmWorkspace } from './step.js';
 import { saveUfmCheckpoint } from './checkpoint.js';
-import type { UfmModel } from './model.js';
+import type { AnyUfmModel } from './modelF64.js';
 import {
   balancedness, balancednessDrift, etfAlignment, featureNc2, logitVelocity, measureLogits,
-  type LogitMeasurement,
+  type FloatArray, type LogitMeasurement,
 } from './measure.js';
+import { ufmStepper, type UfmStepper } from './stepper.js';
 
 /** Which measurements UFM training logs besides loss, NC1 and the singular values. */
 export interface UfmMeasureOptions {
@@ -83,8 +84,8 @@ export interface UfmTrainState {
   logs: UfmMeasurement[];
   /** loss before each step taken */
   losses: number[];
-  /** the factor-balance differences at step 0, when balancedness is measured */
-  balanceReference?: Float32Array[];
+  /** the factor-balance differences at step 0, when balancedness is measured (in the model's precision) */
+  balanceReference?: FloatArray[];
 }
 
 export interface UfmTrainResult extends UfmTrainState {
@@ -134,22 +135,20 @@ function checkOptions(o: UfmTrainOptions): Required<Pick<UfmTrainOptions, 'logEv
 
 /** Measures the model at `step` (one forward pass and a readback of the logits). */
 export async function measureUfm(
-  ws: UfmWorkspace,
+  stepper: UfmStepper,
   step: number,
   learningRate: number,
   options: UfmMeasureOptions = {},
-  balanceReference?: readonly Float32Array[],
-): Promise<{ measurement: UfmMeasurement; balanceDifferences?: Float32Array[] }> {
-  const model = ws.model;
-  const velocity = step === 0 && (options.velocity ?? true) ? etfAlignment(await logitVelocity(ws), model.classes) : undefined;
-  await ws.forward();
-  const Z = await ws.Z.read();
-  const loss = (await ws.scratchLoss.read())[0]!;
-  const logits = await measureLogits(Z, model.classes, model.nPerClass, { hadamard: options.hadamard, kgon: options.kgon });
+  balanceReference?: readonly FloatArray[],
+): Promise<{ measurement: UfmMeasurement; balanceDifferences?: FloatArray[] }> {
+  const model = stepper.model;
+  const velocity = step === 0 && (options.velocity ?? true) ? etfAlignment(await logitVelocity(stepper.workspace), model.classes) : undefined;
+  const { logits: Z, loss } = await stepper.evaluate();
+  const logits = await measureLogits(Z, model.classes, model.nPerClass, { hadamard: options.hadamard, kgon: options.kgon, precision: model.precision });
   const m: UfmMeasurement = { step, time: learningRate * step, loss, ...logits };
   if (velocity !== undefined) m.velocityEtfAlignment = velocity;
   if (options.features) m.nc2Features = await featureNc2(model);
-  let balanceDifferences: Float32Array[] | undefined;
+  let balanceDifferences: FloatArray[] | undefined;
   if (options.balancedness) {
     const b = await balancedness(model);
     m.balancedness = b.norms;
@@ -161,24 +160,23 @@ export async function measureUfm(
 }
 
 /**
- * Trains `model` in place. Pass `resume` (from loadUfmCheckpoint) to continue a run: the step
- * count, logs, loss history and balancedness reference carry on from it.
+ * Trains `model` in place, in its precision (UfmModel: f32 on its backend; UfmModelF64: f64 on the
+ * host). Pass `resume` (from loadUfmCheckpoint) to continue a run: the step count, logs, loss
+ * history and balancedness reference carry on from it.
  */
-export async function trainUfm(model: UfmModel, options: UfmTrainOptions, resume?: UfmTrainState): Promise<UfmTrainResult> {
+export async function trainUfm(model: AnyUfmModel, options: UfmTrainOptions, resume?: UfmTrainState): Promise<UfmTrainResult> {
   const { logEvery, weightDecay, weightDecaySteps, divergenceFactor } = checkOptions(options);
   const { learningRate: lr, maxSteps, lossTarget, measure = {}, checkpointPath, checkpointEvery, onLog, onProgress } = options;
-  const ctx = model.context;
   const state: UfmTrainState = resume
     ? { step: resume.step, logs: [...resume.logs], losses: [...resume.losses], balanceReference: resume.balanceReference }
     : { step: 0, logs: [], losses: [] };
-  const ws = new UfmWorkspace(model);
-  const history = ctx.empty([1, Math.min(logEvery, Math.max(1, checkpointEvery ?? logEvery))]);
+  const stepper = ufmStepper(model, Math.min(logEvery, Math.max(1, checkpointEvery ?? logEvery)));
   const log = async (m: UfmMeasurement) => {
     state.logs.push(m);
     await onLog?.(m);
   };
   const measureNow = async () => {
-    const { measurement, balanceDifferences } = await measureUfm(ws, state.step, lr, measure, state.balanceReference);
+    const { measurement, balanceDifferences } = await measureUfm(stepper, state.step, lr, measure, state.balanceReference);
     if (measure.balancedness && !state.balanceReference) state.balanceReference = balanceDifferences;
     return measurement;
   };
@@ -210,9 +208,9 @@ export async function trainUfm(model: UfmModel, options: UfmTrainOptions, resume
       const block = end - state.step;
       for (let i = 0; i < block; i++) {
         const t = state.step + i;
-        await ws.step(lr, t < weightDecaySteps ? weightDecay : 0, history, i);
+        await stepper.step(lr, t < weightDecaySteps ? weightDecay : 0, i);
       }
-      const losses = await history.read();
+      const losses = await stepper.losses(block);
       for (let i = 0; i < block; i++) {
         const v = losses[i]!;
         if (!Number.isFinite(v)) throw new UfmDivergenceError(state.step + i, v, lr, `the loss is ${v}`);
@@ -236,7 +234,6 @@ export async function trainUfm(model: UfmModel, options: UfmTrainOptions, resume
     if (checkpointPath && !(checkpointEvery && state.step % checkpointEvery === 0)) await checkpoint();
     return { ...state, stopReason, finalLoss: current.loss };
   } finally {
-    history.dispose();
-    ws.dispose();
+    stepper.dispose();
   }
 }

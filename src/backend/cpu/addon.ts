@@ -10,9 +10,9 @@ import { chooseOpenblasCore } from './openblasCore.js';
 
 type F32 = Float32Array;
 type Real = Float32Array | Float64Array;
-type GemmFn = (
+type GemmFn<T extends Real> = (
   transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-  a: F32, b: F32, beta: number, c: F32, batch: number, strideA: number, strideB: number, strideC: number,
+  a: T, b: T, beta: number, c: T, batch: number, strideA: number, strideB: number, strideC: number,
 ) => void;
 type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
 
@@ -50,8 +50,9 @@ interface Sync {
   /** restores stderr and returns what was written to it since captureStderr ('' when none ran) */
   releaseStderr(): string;
   setThreads(n: number): void;
-  gemm: GemmFn;
-  sgemmDirect: GemmFn;
+  /** sgemm on Float32Arrays, dgemm on Float64Arrays (all three operands of one dtype) */
+  gemm<T extends Real>(...args: Parameters<GemmFn<T>>): void;
+  sgemmDirect: GemmFn<F32>;
   pairwise(x: F32, n: number, z: F32, m: number, d: number, mahal: F32 | null, kernel: number, bandwidth: number, out: F32): void;
   agop(
     x: F32, n: number, d: number, alpha: F32, k: number, points: F32, m: number, pointIndex: Int32Array | null,
