@@ -180,13 +180,16 @@ describe('trainNetwork', () => {
     await saveNnCheckpoint(path, {
       step: 3, losses: [1, 0.5], logs: [{ step: 3, v: NaN }],
       parameters: [],
-      optimizer: { kind: 'x', lr: Infinity, buf: Float32Array.of(1, 2), m, map: new Map([['a', Float32Array.of(5)]]), $odd: 1 },
+      optimizer: { kind: 'x', lr: Infinity, buf: Float32Array.of(1, 2), wide: Float64Array.of(0.1, 1 / 3), m, map: new Map([['a', Float32Array.of(5)]]), $odd: 1 },
     });
     m.dispose();
     const ck = await loadNnCheckpoint(path, ctx);
-    const o = ck.optimizer as { lr: number; buf: Float32Array; m: { toArray(): Promise<number[][]>; dispose(): void }; map: Map<string, Float32Array>; $odd: number };
+    const o = ck.optimizer as { lr: number; buf: Float32Array; wide: Float64Array; m: { toArray(): Promise<number[][]>; dispose(): void }; map: Map<string, Float32Array>; $odd: number };
     expect(o.lr).toBe(Infinity);
     expect(Array.from(o.buf)).toEqual([1, 2]);
+    // f64 state comes back exactly, not rounded to f32
+    expect(o.wide).toBeInstanceOf(Float64Array);
+    expect(Array.from(o.wide)).toEqual([0.1, 1 / 3]);
     expect(await o.m.toArray()).toEqual([[1, 2], [3, 4]]);
     expect(Array.from(o.map.get('a')!)).toEqual([5]);
     expect(o.$odd).toBe(1);

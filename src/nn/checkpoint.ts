@@ -95,7 +95,7 @@ export async function restoreParameters(params: readonly Parameter[], saved: NnC
 
 type Encoded = null | boolean | number | string | Encoded[] | { [k: string]: Encoded };
 
-async function encode(value: unknown, tensors: Float32Array[], path: string): Promise<Encoded> {
+async function encode(value: unknown, tensors: (Float32Array | Float64Array)[], path: string): Promise<Encoded> {
   if (value === undefined) return { $undefined: true };
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : { $number: String(value) };
@@ -104,7 +104,8 @@ async function encode(value: unknown, tensors: Float32Array[], path: string): Pr
     return { $matrix: tensors.length - 1, shape: [...value.shape] };
   }
   if (value instanceof Float32Array || value instanceof Float64Array) {
-    tensors.push(value instanceof Float32Array ? value : Float32Array.from(value));
+    // stored in its own precision: an f64 optimizer statistic survives a save exactly
+    tensors.push(value);
     return { $tensor: tensors.length - 1, dtype: value instanceof Float32Array ? 'f32' : 'f64' };
   }
   if (value instanceof Int32Array) return { $int32: Array.from(value) };
@@ -126,15 +127,16 @@ async function encode(value: unknown, tensors: Float32Array[], path: string): Pr
   throw new TypeError(`saveNnCheckpoint: cannot store ${path} (${Object.prototype.toString.call(value)}) of the optimizer state`);
 }
 
-function decode(value: Encoded, tensor: (i: number) => Float32Array, context: Context | undefined): unknown {
+function decode(value: Encoded, tensor: (i: number) => Float32Array, anyTensor: (i: number) => Float32Array | Float64Array, context: Context | undefined): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => decode(v, tensor, context));
+  if (Array.isArray(value)) return value.map((v) => decode(v, tensor, anyTensor, context));
   if ('$undefined' in value) return undefined;
   if ('$number' in value) return Number(value.$number);
   if ('$int32' in value) return Int32Array.from(value.$int32 as number[]);
   if ('$tensor' in value) {
-    const t = tensor(value.$tensor as number);
-    return value.dtype === 'f64' ? Float64Array.from(t) : t;
+    // files written before f64 storage hold f64 state as f32; widen it as before
+    const t = anyTensor(value.$tensor as number);
+    return value.dtype === 'f64' && t instanceof Float32Array ? Float64Array.from(t) : t;
   }
   if ('$matrix' in value) {
     const t = tensor(value.$matrix as number);
@@ -142,9 +144,11 @@ function decode(value: Encoded, tensor: (i: number) => Float32Array, context: Co
     if (!context) throw new Error('loadNnCheckpoint: the optimizer state holds matrices; pass a context to load them');
     return context.matrix(t, shape, { name: 'optimizer state' });
   }
-  if ('$map' in value) return new Map((value.$map as Encoded[][]).map(([k, v]) => [decode(k!, tensor, context), decode(v!, tensor, context)]));
+  if ('$map' in value) {
+    return new Map((value.$map as Encoded[][]).map(([k, v]) => [decode(k!, tensor, anyTensor, context), decode(v!, tensor, anyTensor, context)]));
+  }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k.startsWith('$$') ? k.slice(2) : k] = decode(v, tensor, context);
+  for (const [k, v] of Object.entries(value)) out[k.startsWith('$$') ? k.slice(2) : k] = decode(v, tensor, anyTensor, context);
   return out;
 }
 
@@ -152,7 +156,7 @@ function decode(value: Encoded, tensor: (i: number) => Float32Array, context: Co
 
 /** Writes a checkpoint to `path` atomically. */
 export async function saveNnCheckpoint(path: string, data: NnCheckpointData): Promise<void> {
-  const tensors: Float32Array[] = [];
+  const tensors: (Float32Array | Float64Array)[] = [];
   const parameters = data.parameters.map((p) => {
     tensors.push(p.data);
     return { name: p.name, shape: p.shape, tensor: tensors.length - 1 };
@@ -186,18 +190,20 @@ export async function loadNnCheckpoint(path: string, context?: Context): Promise
   const file = await readTensorFile<Header>(path, MAGIC, bad);
   const header = file.header;
   if (header.format !== FORMAT || header.version !== 1) throw bad(`format ${header.format} version ${header.version}`);
-  const tensor = (i: number): Float32Array => {
+  const entry = (i: number) => {
     const e = header.tensors[i];
     if (!e) throw bad(`tensor ${i} is missing`);
-    return file.read(e, String(i));
+    return e;
   };
+  const tensor = (i: number): Float32Array => file.read(entry(i), String(i));
+  const anyTensor = (i: number): Float32Array | Float64Array => file.readAny(entry(i), String(i));
   return {
     ncgpuVersion: header.ncgpuVersion,
     createdAt: header.createdAt,
     step: header.step,
     sampler: header.sampler,
     parameters: header.parameters.map((p) => ({ name: p.name, shape: p.shape, data: tensor(p.tensor) })),
-    optimizer: header.optimizer === undefined ? undefined : decode(header.optimizer as Encoded, tensor, context),
+    optimizer: header.optimizer === undefined ? undefined : decode(header.optimizer as Encoded, tensor, anyTensor, context),
     losses: Array.from(tensor(header.losses)),
     logs: header.logs,
     info: header.info,
