@@ -192,6 +192,31 @@ export interface AdapterDescription {
 }
 
 /**
+ * Optional GPU features ncgpu uses where the device has them, each of which a context can turn off
+ * (`disableFeatures`, NCGPU_DISABLE_FEATURES) to run the shaders every device can run.
+ */
+export type ShaderFeature = 'subgroups' | 'shader-f16';
+/** Every ShaderFeature. */
+export const SHADER_FEATURES: readonly ShaderFeature[] = ['subgroups', 'shader-f16'];
+
+/** What a webgpu device was created with, and which shader variants ncgpu runs on it. */
+export interface GpuFeatureInfo {
+  /** optional features the device has: those ncgpu asks for that the adapter offers, less the disabled ones */
+  enabled: string[];
+  /** features turned off for this context (disableFeatures or NCGPU_DISABLE_FEATURES) */
+  disabled: ShaderFeature[];
+  /** subgroup sizes the adapter reports (absent without subgroups) */
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+  /** row reductions, softmax and loss sums use subgroup operations (needs 'subgroups' and WGSL's subgroup_id) */
+  subgroupReductions: boolean;
+  /** matmul's precision 'f16' is available (needs 'shader-f16') */
+  f16Gemm: boolean;
+  /** the adapter exposes subgroup matrices (cooperative matrix); ncgpu has no variant that uses them */
+  subgroupMatrix: boolean;
+}
+
+/**
  * The two software GPUs shaders are tested on: 'gles', Dawn's OpenGL ES backend over Mesa
  * llvmpipe in compatibility mode, and 'vulkan', Dawn's Vulkan backend over Mesa lavapipe in core
  * mode (the path hardware GPUs take on Linux, with subgroups, shader-f16 and timestamp queries).
@@ -208,6 +233,8 @@ export interface BackendInfo {
   name: BackendName;
   adapter?: AdapterDescription;
   limits?: Record<string, number>;
+  /** webgpu: the device's optional features and the shader variants in use */
+  gpuFeatures?: GpuFeatureInfo;
   blas: { name: string; version: string; threads: number; config: string };
 }
 
@@ -224,6 +251,11 @@ export interface BackendStats {
   pooledBytes: number;
   /** bytes copied back to the host by download() since the backend was created */
   readBytes: number;
+  /**
+   * webgpu: launches of shader variants on this context, by the variant's core (e.g.
+   * row_reduce_subgroups, gemm_precision_f16): shows which path the ops took
+   */
+  variantDispatches?: Record<string, number>;
 }
 
 /**

@@ -215,7 +215,7 @@ export class WebGpuBackend implements Backend {
   }
 
   info(): BackendInfo {
-    return { name: 'webgpu', adapter: this.dev.adapter, limits: this.dev.limits, blas: this.blasInfo() };
+    return { name: 'webgpu', adapter: this.dev.adapter, limits: this.dev.limits, gpuFeatures: this.dev.features, blas: this.blasInfo() };
   }
 
   dispose(): Promise<void> {
