@@ -15,9 +15,9 @@ export { addon as nativeAddon } from './backend/cpu/addon.js';
 export type {
   Backend, BackendInfo, BackendName, BackendStats, AdapterDescription, PairwiseKernel, Storage, SoftwareLane,
   UnaryOp, GemmArgs, PairwiseArgs, AgopArgs, EmbeddingArgs, SgdUpdateArgs, AdamUpdateArgs,
-  ShaderFeature, GpuFeatureInfo,
+  ShaderFeature, GpuFeatureInfo, GemmPrecision,
 } from './backend/types.js';
-export { SOFTWARE_LANES, SHADER_FEATURES } from './backend/types.js';
+export { SOFTWARE_LANES, SHADER_FEATURES, GEMM_PRECISIONS } from './backend/types.js';
 export { VERSION } from './version.js';
 export { benchOp, knownFp32Peak, BENCH_OPS, type BenchOp, type BenchRow, type BenchOptions } from './bench/shaders.js';
 export * from './metrics/index.js';

@@ -57,7 +57,17 @@ export interface GemmArgs {
   strideA: number;
   strideB: number;
   strideC: number;
+  /** 'f16': A and B rounded to f16, products accumulated in f32 (webgpu with shader-f16); default 'f32' */
+  precision?: GemmPrecision;
 }
+
+/**
+ * Precision of a GEMM's inputs: 'f32', or 'f16' (inputs rounded to f16 on the device, products
+ * accumulated in f32: half the memory traffic of A and B; needs the GPU feature shader-f16).
+ */
+export type GemmPrecision = 'f32' | 'f16';
+/** Every value matmul's `precision` may take. */
+export const GEMM_PRECISIONS: readonly GemmPrecision[] = ['f32', 'f16'];
 
 /**
  * Arguments of Backend.pairwise: squared distances between the rows of x and z (under M when

@@ -23,7 +23,8 @@ import { UNARY_OP_CODES } from '../types.js';
 import type { GpuDevice, GpuStorage } from './device.js';
 import { view } from './kernels/common.js';
 import { encodeAxpy, encodeUnary } from './kernels/elementwise.js';
-import { encodeGemm } from './kernels/gemm.js';
+import { encodeGemm, type GemmCall } from './kernels/gemm.js';
+import { encodeGemmF16 } from './kernels/gemmF16.js';
 import { encodePairwise } from './kernels/pairwise.js';
 import { encodeAgop } from './kernels/agop.js';
 import { countNonFinite, encodeColSums, reduceMax } from './kernels/reduce.js';
@@ -89,7 +90,7 @@ export class WebGpuBackend implements Backend {
 
   gemm(args: GemmArgs): void {
     const { transA, transB, m, n, k } = args;
-    encodeGemm(this.dev, {
+    const call: GemmCall = {
       transA,
       transB,
       m,
@@ -101,7 +102,9 @@ export class WebGpuBackend implements Backend {
       a: { s: gpu(args.a), off: 0, ld: transA ? m : k, stride: args.strideA },
       b: { s: gpu(args.b), off: 0, ld: transB ? k : n, stride: args.strideB },
       c: { s: gpu(args.c), off: 0, ld: n, stride: args.strideC },
-    });
+    };
+    if (args.precision === 'f16') encodeGemmF16(this.dev, call);
+    else encodeGemm(this.dev, call);
   }
 
   pairwise(args: PairwiseArgs): void {

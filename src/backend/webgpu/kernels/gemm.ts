@@ -8,6 +8,7 @@
  * stride times the group size) fit one binding; k slices after the first accumulate with
  * beta = 1. Without chunking this is one dispatch of the whole (batched) product.
  */
+import type { GemmPrecision } from '../../types.js';
 import type { GpuDevice } from '../device.js';
 import { assertDistinct, bindingCap, f32, fitBlock, packParams, type View } from './common.js';
 
@@ -30,6 +31,8 @@ export interface GemmCall {
   a: GemmOperand;
   b: GemmOperand;
   c: GemmOperand;
+  /** 'f16': A and B are f16 storage (see gemmF16.ts); C is f32 either way (default 'f32') */
+  precision?: GemmPrecision;
 }
 
 /**
@@ -89,12 +92,12 @@ export interface GemmPlan {
   bb: number;
 }
 
-function spanA(call: GemmCall, bm: number, bk: number): number {
+export function spanA(call: GemmCall, bm: number, bk: number): number {
   if (call.k === 0) return 1;
   return call.transA ? (bk - 1) * call.a.ld + bm : (bm - 1) * call.a.ld + bk;
 }
 
-function spanB(call: GemmCall, bk: number, bn: number): number {
+export function spanB(call: GemmCall, bk: number, bn: number): number {
   if (call.k === 0) return 1;
   return call.transB ? (bn - 1) * call.b.ld + bk : (bk - 1) * call.b.ld + bn;
 }
@@ -145,6 +148,9 @@ export interface GemmEpilogue {
   block(m0: number, mb: number, n0: number, nb: number): EpilogueBlock;
 }
 
+/** gemm_core on f16 inputs */
+const F16_INPUTS = { gemm_precision: 'gemm_precision_f16' };
+
 const MATMUL: GemmEpilogue = {
   shader: 'matmul',
   label: 'gemm',
@@ -159,6 +165,8 @@ export function encodeGemm(dev: GpuDevice, call: GemmCall, plan = planGemm(dev, 
   if (m === 0 || n === 0 || batch === 0) return;
   assertDistinct('gemm', c, a, b);
   const { tiles, bm, bn, bk, bb } = plan;
+  const f16 = call.precision === 'f16';
+  const inBytes = f16 ? 2 : 4;
   const pipeline = dev.pipeline(epilogue.shader, 'main', {
     TRANS_A: transA ? 1 : 0,
     TRANS_B: transB ? 1 : 0,
@@ -168,7 +176,7 @@ export function encodeGemm(dev: GpuDevice, call: GemmCall, plan = planGemm(dev, 
     WG_M: tiles.wgM,
     WG_N: tiles.wgN,
     ...epilogue.constants,
-  });
+  }, f16 ? F16_INPUTS : {});
   const kSteps = k === 0 ? [[0, 0]] : Array.from({ length: Math.ceil(k / bk) }, (_, i) => [i * bk, Math.min(bk, k - i * bk)]);
   for (let b0 = 0; b0 < batch; b0 += bb) {
     const gb = Math.min(bb, batch - b0);
@@ -181,8 +189,8 @@ export function encodeGemm(dev: GpuDevice, call: GemmCall, plan = planGemm(dev, 
           const aStart = a.off + b0 * a.stride + (k === 0 ? 0 : transA ? k0 * a.ld + m0 : m0 * a.ld + k0);
           const bStart = b.off + b0 * b.stride + (k === 0 ? 0 : transB ? n0 * b.ld + k0 : k0 * b.ld + n0);
           const cStart = c.off + b0 * c.stride + m0 * c.ld + n0;
-          const bindA = dev.bindRange(a.s, aStart, (gb - 1) * a.stride + spanA(call, mb, kb));
-          const bindB = dev.bindRange(b.s, bStart, (gb - 1) * b.stride + spanB(call, kb, nb));
+          const bindA = dev.bindRange(a.s, aStart, (gb - 1) * a.stride + spanA(call, mb, kb), inBytes);
+          const bindB = dev.bindRange(b.s, bStart, (gb - 1) * b.stride + spanB(call, kb, nb), inBytes);
           const bindC = dev.bindRange(c.s, cStart, (gb - 1) * c.stride + spanC(call, mb, nb));
           const extra = epilogue.block(m0, mb, n0, nb);
           const params = packParams([
