@@ -21,7 +21,7 @@ describe('npm run gpu-check', () => {
     expect(report.steps.info.report.softwareAdapter.software).toBe(true);
     expect(report.steps.tests.summary.failed).toBe(0);
     expect(report.steps.tests.summary.passed).toBeGreaterThan(0);
-    expect(report.steps.bench.rows.map((x: { op: string }) => x.op)).toEqual(['gemm', 'kernel', 'agop', 'ufm-step']);
+    expect(report.steps.bench.rows.map((x: { op: string }) => x.op)).toEqual(['gemm', 'kernel', 'agop', 'ufm-step', 'mlp-step']);
     for (const row of report.steps.bench.rows) expect(row.relativeErrorVsCpu).toBeLessThan(1e-4);
   }, 300_000);
 });

@@ -1,6 +1,6 @@
 /**
- * `ncgpu bench [gemm|kernel|agop|all] --backend ... --sizes ... --json FILE`: the heavy ops timed
- * on a backend, each checked against the cpu backend (src/bench/shaders.ts).
+ * `ncgpu bench [gemm|kernel|agop|ufm-step|mlp-step|all] --backend ... --sizes ... --json FILE`:
+ * the heavy ops timed on a backend, each checked against the cpu backend (src/bench/shaders.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -11,12 +11,13 @@ import { VERSION } from '../version.js';
 import { failWith } from './common/fail.js';
 import { BACKEND_HELP, backendOption, int, intItem, list, num } from './common/options.js';
 
-/** Default sizes per op (points, n, or the UFM's width): quick on a CPU, large enough to load a GPU. */
+/** Default sizes per op (points, n, or the network's width): quick on a CPU, large enough to load a GPU. */
 const DEFAULT_SIZES: Record<BenchOp, { cpu: number[]; gpu: number[] }> = {
   gemm: { cpu: [256, 1024], gpu: [1024, 4096] },
   kernel: { cpu: [1000, 4000], gpu: [4000, 16000] },
   agop: { cpu: [1000, 2000], gpu: [4000, 10000] },
   'ufm-step': { cpu: [64, 256], gpu: [512, 2048] },
+  'mlp-step': { cpu: [64, 256], gpu: [512, 2048] },
 };
 
 export interface BenchCommandOptions {
@@ -71,10 +72,10 @@ export function registerBenchCommand(program: Command): void {
   const fail = failWith('ncgpu bench');
   program
     .command('bench')
-    .description('time the heavy ops (GEMM, Laplace kernel matrix, AGOP, a deep-UFM gradient step) on a backend and check each result against the cpu backend')
+    .description('time the heavy ops (GEMM, Laplace kernel matrix, AGOP, a deep-UFM and an MLP training step) on a backend and check each result against the cpu backend')
     .argument('[op]', `${BENCH_OPS.join(' | ')} | all`, 'all')
     .option('--backend <name>', BACKEND_HELP)
-    .option('--sizes <list>', 'sizes to run (n for gemm, points for kernel and agop, width for ufm-step); default depends on the op and on CPU vs GPU')
+    .option('--sizes <list>', 'sizes to run (n for gemm, points for kernel and agop, width for ufm-step and mlp-step); default depends on the op and on CPU vs GPU')
     .option('--repeats <n>', 'timed runs per size after one warm-up (default 5)')
     .option('--peak <tflops>', 'the adapter FP32 peak in TFLOPS, for the fraction of peak (known for common NVIDIA GPUs)')
     .option('--json <file>', 'also write the rows as JSON')
