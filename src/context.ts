@@ -48,6 +48,12 @@ export interface ContextOptions {
    * list), else none.
    */
   disableFeatures?: readonly ShaderFeature[];
+  /**
+   * webgpu: the tile cache file whose tuned GEMM tiles for this adapter the context uses (written
+   * by `ncgpu bench --tune`), or false for none. Default: NCGPU_TUNE_CACHE, else gemm-tiles.json in
+   * the user's cache folder (e.g. ~/.cache/ncgpu/); see ctx.info().gemmTiles.
+   */
+  tileCache?: string | false;
 }
 
 /** Options of the Context methods that create a Matrix from data. */
@@ -213,7 +219,9 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
   if (choice === 'cpu') return new Context(new CpuBackend(), options);
 
   const { findHardwareAdapter, findSoftwareAdapter, resolveSoftwareLane } = await import('./backend/webgpu/adapter.js');
+  const { readTileCache, resolveTileCachePath } = await import('./backend/webgpu/tileCache.js');
   const lane = choice === 'webgpu-software' ? resolveSoftwareLane(options.softwareLane) : undefined;
+  const tileCachePath = resolveTileCachePath(options.tileCache);
   const { GpuDevice } = await import('./backend/webgpu/device.js');
   const device = await GpuDevice.open(
     lane ? `software:${lane}` : 'hardware',
@@ -231,5 +239,5 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
     );
   }
   const { WebGpuBackend } = await import('./backend/webgpu/backend.js');
-  return new Context(new WebGpuBackend(device, () => addon().blasInfo()), options);
+  return new Context(new WebGpuBackend(device, () => addon().blasInfo(), readTileCache(tileCachePath, device.adapter)), options);
 }

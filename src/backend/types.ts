@@ -227,6 +227,40 @@ export interface GpuFeatureInfo {
 }
 
 /**
+ * The GEMM shaders whose tiles `ncgpu bench --tune` tunes: 'matmul' (plain products) and
+ * 'distance' (the kernel-matrix epilogue). Other GEMM launches take the matmul choice.
+ */
+export type TunedGemmShader = 'matmul' | 'distance';
+
+/** One tuned choice: the tile configuration that won for `shader` at an n x n x n product, n = size. */
+export interface TunedGemmTiles {
+  shader: TunedGemmShader;
+  size: number;
+  /** a name from GemmTileControl.candidates, e.g. '128x64x16' (tile M x N x K) */
+  tiles: string;
+}
+
+/**
+ * The GEMM tile configurations of a webgpu backend (`ncgpu bench --tune`): which exist, which
+ * tuned choices are in use, and forcing one while timing it.
+ */
+export interface GemmTileControl {
+  /** the configurations this device can run, e.g. '128x64x16' */
+  readonly candidates: readonly string[];
+  /**
+   * the tuned choices in use: a GEMM whose output has about size^2 entries (within a factor of 4)
+   * takes the choice for the nearest size; others keep the built-in choice
+   */
+  tuned: TunedGemmTiles[];
+  /** Runs every GEMM launch of a general shape with this configuration; undefined goes back to the tuned or built-in choice. */
+  force(name: string | undefined): void;
+  /** The configuration an m x n product (batch items, epilogue shader, default 'matmul') takes now. */
+  tilesFor(m: number, n: number, batch?: number, shader?: TunedGemmShader): string;
+  /** the tile cache file the tuned choices came from (null: none read), and why it was not used when it was not */
+  readonly cache: { path: string | null; problem?: string };
+}
+
+/**
  * The two software GPUs shaders are tested on: 'gles', Dawn's OpenGL ES backend over Mesa
  * llvmpipe in compatibility mode, and 'vulkan', Dawn's Vulkan backend over Mesa lavapipe in core
  * mode (the path hardware GPUs take on Linux, with subgroups, shader-f16 and timestamp queries).
@@ -245,6 +279,8 @@ export interface BackendInfo {
   limits?: Record<string, number>;
   /** webgpu: the device's optional features and the shader variants in use */
   gpuFeatures?: GpuFeatureInfo;
+  /** webgpu: the tuned GEMM tiles in use and the cache file they came from */
+  gemmTiles?: { cache: string | null; problem?: string; tuned: TunedGemmTiles[] };
   blas: { name: string; version: string; threads: number; config: string };
 }
 
@@ -375,4 +411,6 @@ export interface Backend {
   info(): BackendInfo;
   /** Frees every resource (on a GPU, the device); the backend is unusable afterwards. */
   dispose(): Promise<void>;
+  /** webgpu: the GEMM tile configurations and their tuning */
+  readonly gemmTiles?: GemmTileControl;
 }

@@ -13,6 +13,8 @@ export interface InfoReport {
   limits: Record<string, number> | null;
   /** the probed device's optional features and the shader variants they allow */
   gpuFeatures: GpuFeatureInfo | null;
+  /** the tile cache a context would read, and its tuned GEMM tiles for the probed adapter */
+  gemmTiles: BackendInfo['gemmTiles'] | null;
   blas: BackendInfo['blas'];
   /** what Dawn and its drivers printed while the adapters and devices were made */
   dawnMessages: string[];
@@ -26,7 +28,11 @@ export async function collectInfo(options: { software?: boolean; softwareLane?: 
   const probe = hw ?? sw;
   let limits: Record<string, number> | null = null;
   let gpuFeatures: GpuFeatureInfo | null = null;
+  let gemmTiles: InfoReport['gemmTiles'] = null;
   if (probe) {
+    const { readTileCache, resolveTileCachePath } = await import('../backend/webgpu/tileCache.js');
+    const read = readTileCache(resolveTileCachePath(undefined), probe.description);
+    gemmTiles = { cache: read.path, ...(read.problem ? { problem: read.problem } : {}), tuned: read.tuned };
     const { GpuDevice } = await import('../backend/webgpu/device.js');
     const dev = await GpuDevice.create(probe, { withoutFeatures: resolveDisabledFeatures(undefined) });
     limits = dev.limits;
@@ -41,6 +47,7 @@ export async function collectInfo(options: { software?: boolean; softwareLane?: 
     softwareAdapter: sw?.description ?? null,
     limits,
     gpuFeatures,
+    gemmTiles,
     blas: addon().blasInfo(),
     dawnMessages: [...dawnMessages()],
   };
@@ -70,6 +77,10 @@ export function formatInfo(r: InfoReport): string {
     );
   }
   if (r.gpuFeatures) lines.push(...formatGpuFeatures(r.gpuFeatures));
+  if (r.gemmTiles) {
+    const tuned = r.gemmTiles.tuned.map((t) => `${t.shader} ${t.size}: ${t.tiles}`).join(', ');
+    lines.push(`tile cache: ${r.gemmTiles.cache ?? 'off'}; tuned GEMM tiles for this adapter: ${tuned || 'none (ncgpu bench --tune)'}${r.gemmTiles.problem ? ` (${r.gemmTiles.problem})` : ''}`);
+  }
   lines.push(`BLAS: ${r.blas.name} ${r.blas.version}, ${r.blas.threads} thread(s)${r.blas.config ? ` (${r.blas.config})` : ''}`);
   if (r.dawnMessages.length > 0) lines.push(`Dawn messages (${r.dawnMessages.length}):`, ...r.dawnMessages.map((m) => `  ${m}`));
   return lines.join('\n');

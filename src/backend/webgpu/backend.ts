@@ -13,6 +13,7 @@ import type {
   SgdUpdateArgs,
   Backend,
   BackendInfo,
+  GemmTileControl,
   BackendStats,
   GemmArgs,
   PairwiseArgs,
@@ -25,6 +26,8 @@ import { view } from './kernels/common.js';
 import { encodeAxpy, encodeUnary } from './kernels/elementwise.js';
 import { encodeGemm, type GemmCall } from './kernels/gemm.js';
 import { encodeGemmF16 } from './kernels/gemmF16.js';
+import { DeviceTileControl } from './kernels/gemmTiles.js';
+import type { TileCacheRead } from './tileCache.js';
 import { encodePairwise } from './kernels/pairwise.js';
 import { encodeAgop } from './kernels/agop.js';
 import { countNonFinite, encodeColSums, reduceMax } from './kernels/reduce.js';
@@ -45,13 +48,18 @@ function gpu(s: Storage): GpuStorage {
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly maxElements: number;
+  readonly gemmTiles: GemmTileControl;
   private readBytes = 0;
 
+  /** `tileCache`: what the context read from the tile cache for this adapter (tuned GEMM tiles) */
   constructor(
     readonly dev: GpuDevice,
     private readonly blasInfo: () => BackendInfo['blas'],
+    tileCache: TileCacheRead = { path: null, tuned: [] },
   ) {
     this.maxElements = Math.floor(dev.maxBufferBytes / 4);
+    dev.gemmTiles.tuned = [...tileCache.tuned];
+    this.gemmTiles = new DeviceTileControl(dev, { path: tileCache.path, ...(tileCache.problem ? { problem: tileCache.problem } : {}) });
   }
 
   alloc(elements: number): Storage {
@@ -218,7 +226,8 @@ export class WebGpuBackend implements Backend {
   }
 
   info(): BackendInfo {
-    return { name: 'webgpu', adapter: this.dev.adapter, limits: this.dev.limits, gpuFeatures: this.dev.features, blas: this.blasInfo() };
+    const gemmTiles = { cache: this.gemmTiles.cache.path, ...(this.gemmTiles.cache.problem ? { problem: this.gemmTiles.cache.problem } : {}), tuned: [...this.gemmTiles.tuned] };
+    return { name: 'webgpu', adapter: this.dev.adapter, limits: this.dev.limits, gpuFeatures: this.dev.features, gemmTiles, blas: this.blasInfo() };
   }
 
   dispose(): Promise<void> {

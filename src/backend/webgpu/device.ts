@@ -8,7 +8,7 @@
  * every read await them and throw the first error. `uncapturederror` and `device.lost` feed the
  * same list. Nothing the GPU rejects can turn into a silently wrong number.
  */
-import type { AdapterDescription, GpuFeatureInfo, ShaderFeature } from '../types.js';
+import type { AdapterDescription, GpuFeatureInfo, ShaderFeature, TunedGemmTiles } from '../types.js';
 import type { FoundAdapter } from './adapter.js';
 import { OPTIONAL_FEATURES, requestDevice, returnDevice, takeIdleDevice, type DeviceOwner, type PooledDevice } from './devicePool.js';
 import { PassTimer } from './passTimer.js';
@@ -116,6 +116,11 @@ export class GpuDevice implements DeviceOwner {
   readonly maxWorkgroupsPerDim: number;
   /** the optional features the device has and the shader variants they allow */
   readonly features: GpuFeatureInfo;
+  /**
+   * GEMM tiles (kernels/gemmTiles.ts): the tuned choices for this adapter, and a configuration
+   * forced while one is timed
+   */
+  gemmTiles: { tuned: TunedGemmTiles[]; forced?: string } = { tuned: [] };
 
   /** the Dawn device with its compiled pipelines, handed back to the device pool on dispose */
   private readonly entry: PooledDevice;
