@@ -2,11 +2,14 @@
 // `npm run gpu-check`: every GPU figure from one run on a borrowed GPU machine, in one JSON file.
 //
 //   npm run gpu-check -- [--out gpu-check.json] [--backend webgpu] [--tests FILE,...] [--sizes N,...]
+//                        [--tune-cache FILE]
 //
-// 1. `ncgpu info --json`: the adapter, its limits and features, and Dawn's messages;
+// 1. `ncgpu info --json`: the adapter, its limits, features and shader variants, and Dawn's messages;
 // 2. the shader test files on that adapter (NCGPU_TEST_GPU=hardware makes the tests' software-GPU
 //    contexts use the hardware adapter), as vitest's JSON report;
-// 3. `ncgpu bench all` on it (GFLOPS, bandwidth, fraction of FP32 peak, check against the cpu).
+// 3. `ncgpu bench all --tune` on it: every GEMM tile configuration of gemm and kernel timed at each
+//    size, the winners recorded in the tile cache (--tune-cache, default the user's), then every op
+//    on the tuned tiles (GFLOPS, bandwidth, fraction of FP32 peak, check against the cpu).
 // Each step's failure is recorded and the next step still runs. `--backend webgpu-software`
 // rehearses the script on the software GPU. Needs `npm run build` first (dist/).
 import { spawnSync } from 'node:child_process';
@@ -18,7 +21,10 @@ import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
-  options: { out: { type: 'string', default: 'gpu-check.json' }, backend: { type: 'string', default: 'webgpu' }, tests: { type: 'string' }, sizes: { type: 'string' } },
+  options: {
+    out: { type: 'string', default: 'gpu-check.json' }, backend: { type: 'string', default: 'webgpu' }, tests: { type: 'string' }, sizes: { type: 'string' },
+    'tune-cache': { type: 'string' },
+  },
 });
 const cli = join(root, 'dist', 'cli', 'index.js');
 const work = mkdtempSync(join(tmpdir(), 'ncgpu-gpu-check-'));
@@ -56,8 +62,17 @@ try {
   }
   report.steps.tests = { ...tests, summary };
   const benchJson = join(work, 'bench.json');
-  const { stdout: _benchOut, ...bench } = step('bench', process.execPath, [cli, 'bench', 'all', '--backend', args.backend, ...(args.sizes ? ['--sizes', args.sizes] : []), '--json', benchJson]);
-  report.steps.bench = { ...bench, rows: bench.status === 0 ? JSON.parse(readFileSync(benchJson, 'utf8')).rows : null };
+  const benchArgs = [
+    cli, 'bench', 'all', '--backend', args.backend, '--tune', ...(args['tune-cache'] ? ['--tune-cache', args['tune-cache']] : []),
+    ...(args.sizes ? ['--sizes', args.sizes] : []), '--json', benchJson,
+  ];
+  const { stdout: benchOut, ...bench } = step('bench', process.execPath, benchArgs);
+  const benchReport = bench.status === 0 ? JSON.parse(readFileSync(benchJson, 'utf8')) : null;
+  report.steps.bench = {
+    ...bench, rows: benchReport?.rows ?? null, tuning: benchReport?.tuning ?? null, tuned: benchReport?.tuned ?? null, tileCache: benchReport?.tileCache ?? null,
+    // the printed table, as a person reads it
+    table: benchOut.split('\n').filter(Boolean),
+  };
 } finally {
   writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
   rmSync(work, { recursive: true, force: true });

@@ -16,6 +16,10 @@
 // TILE_K slice of both operands in workgroup memory as vec4 quads along M (A) and N (B); each
 // row of a staged tile is padded by one quad so that transposing stores do not all hit the same
 // bank. The next slice is fetched into registers while the current one is multiplied.
+//
+// The input element type (GemmIn, and GemmQuad for staged quads) comes from gemm_precision.wgsl:
+// f32, or f16 when the host swaps in gemm_precision_f16.wgsl. Accumulation is f32 either way.
+//!include gemm_precision
 
 struct GemmParams {
   M: u32,
@@ -43,8 +47,8 @@ struct GemmParams {
 }
 
 @group(0) @binding(0) var<uniform> gp: GemmParams;
-@group(0) @binding(1) var<storage, read> gA: array<f32>;
-@group(0) @binding(2) var<storage, read> gB: array<f32>;
+@group(0) @binding(1) var<storage, read> gA: array<GemmIn>;
+@group(0) @binding(2) var<storage, read> gB: array<GemmIn>;
 @group(0) @binding(3) var<storage, read_write> gC: array<f32>;
 
 override TRANS_A: bool = false;
@@ -72,8 +76,8 @@ override UNITS_B: u32 = TILE_K * QN;
 override LOADS_A: u32 = (UNITS_A + THREADS - 1u) / THREADS;
 override LOADS_B: u32 = (UNITS_B + THREADS - 1u) / THREADS;
 
-var<workgroup> tileA: array<vec4<f32>, TILE_K * SA>;
-var<workgroup> tileB: array<vec4<f32>, TILE_K * SB>;
+var<workgroup> tileA: array<GemmQuad, TILE_K * SA>;
+var<workgroup> tileB: array<GemmQuad, TILE_K * SB>;
 
 // A staged unit is one quad: 4 consecutive rows of op(A) (or columns of op(B)) at one k.
 // Its coordinates are chosen so that consecutive invocations read consecutive addresses of the
@@ -93,8 +97,8 @@ fn unitB(u: u32) -> vec2<u32> {
   return vec2<u32>(u / QN, u % QN);
 }
 
-fn fetchA(baseA: u32, m0: u32, k0: u32, u: u32) -> vec4<f32> {
-  var v = vec4<f32>(0.0);
+fn fetchA(baseA: u32, m0: u32, k0: u32, u: u32) -> GemmQuad {
+  var v = GemmQuad();
   if (u < UNITS_A) {
     let c = unitA(u);
     let k = k0 + c.x;
@@ -116,8 +120,8 @@ fn fetchA(baseA: u32, m0: u32, k0: u32, u: u32) -> vec4<f32> {
   return v;
 }
 
-fn fetchB(baseB: u32, n0: u32, k0: u32, u: u32) -> vec4<f32> {
-  var v = vec4<f32>(0.0);
+fn fetchB(baseB: u32, n0: u32, k0: u32, u: u32) -> GemmQuad {
+  var v = GemmQuad();
   if (u < UNITS_B) {
     let c = unitB(u);
     let k = k0 + c.x;
@@ -154,8 +158,8 @@ fn main(
   let ty = lid.y;
 
   var acc: array<vec4<f32>, 16>; // (4 * MAX_Q) rows x MAX_Q quads
-  var ra: array<vec4<f32>, MAX_LOADS>;
-  var rb: array<vec4<f32>, MAX_LOADS>;
+  var ra: array<GemmQuad, MAX_LOADS>;
+  var rb: array<GemmQuad, MAX_LOADS>;
   for (var i = 0u; i < LOADS_A; i++) {
     ra[i] = fetchA(baseA, m0, 0u, tid + i * THREADS);
   }
@@ -194,10 +198,10 @@ fn main(
       var a: array<vec4<f32>, MAX_Q>;
       var b: array<vec4<f32>, MAX_Q>;
       for (var i4 = 0u; i4 < RM4; i4++) {
-        a[i4] = tileA[kk * SA + i4 * WG_M + ty];
+        a[i4] = vec4<f32>(tileA[kk * SA + i4 * WG_M + ty]);
       }
       for (var j4 = 0u; j4 < RN4; j4++) {
-        b[j4] = tileB[kk * SB + j4 * WG_N + tx];
+        b[j4] = vec4<f32>(tileB[kk * SB + j4 * WG_N + tx]);
       }
       for (var i4 = 0u; i4 < RM4; i4++) {
         for (var ii = 0u; ii < 4u; ii++) {

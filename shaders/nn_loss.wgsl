@@ -20,77 +20,89 @@ fn loss_log1p(x: f32) -> f32 {
   return log(1.0 + x);
 }
 
-fn write_partial(slot: RowSlot, lid: u32, rowLoss: f32) {
-  var v = 0.0;
-  if (slot.valid && slot.lane == 0u) {
-    v = rowLoss;
-  }
-  let total = group_sum(lid, v);
+// The row's loss counted once (by its lane 0) in this invocation's share of the workgroup's sum.
+fn loss_share(slot: RowSlot, rowLoss: f32) -> f32 {
+  return select(0.0, rowLoss, slot.valid && slot.lane == 0u);
+}
+
+fn write_partial(ids: RowIds, share: f32) {
+  let total = group_sum(ids, share);
+  let group = group_index(ids, np.groupsX);
   // a folded grid may hold groups past the last row: they must not write
-  if (lid == 0u && slot.group * (WG / TPR) < np.rows) {
-    lPartial[np.offD + slot.group] = total;
+  if (ids.lid == 0u && group * rows_per_group() < np.rows) {
+    lPartial[np.offD + group] = total;
   }
 }
 
 @compute @workgroup_size(WG)
-fn ce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = row_slot(wg, lid);
-  let base = np.offA + slot.row * np.cols;
-  var y = 0u;
-  var m = -F32_MAX;
-  if (slot.valid) {
-    y = u32(lY[np.offB + slot.row]);
-    for (var c = slot.lane; c < np.cols; c += TPR) {
-      m = max_step(m, lZ[base + c]);
-    }
-  }
-  m = row_max(lid, slot.lane, m);
-  var s = 0.0;
-  var o = 0.0;
-  if (slot.valid) {
-    for (var c = slot.lane; c < np.cols; c += TPR) {
-      let e = exp(lZ[base + c] - m);
-      s += e;
-      if (c != y) {
-        o += e;
+fn ce_rows(ids: RowIds) {
+  var share = 0.0;
+  let turns = row_turns(ids);
+  for (var turn = 0u; turn < turns; turn++) {
+    let slot = nn_slot(ids, turn);
+    let base = np.offA + slot.row * np.cols;
+    var y = 0u;
+    var m = -F32_MAX;
+    if (slot.valid) {
+      y = u32(lY[np.offB + slot.row]);
+      for (var c = slot.lane; c < np.cols; c += slot.stride) {
+        m = max_step(m, lZ[base + c]);
       }
     }
-  }
-  s = row_sum(lid, slot.lane, s);
-  o = row_sum(lid, slot.lane, o);
-  var loss = 0.0;
-  if (slot.valid) {
-    let inv = 1.0 / s;
-    let gbase = np.offC + slot.row * np.cols;
-    for (var c = slot.lane; c < np.cols; c += TPR) {
-      // the label's entry as -(sum of the others) / s: exact when the loss is tiny
-      var v = -o * inv;
-      if (c != y) {
-        v = exp(lZ[base + c] - m) * inv;
+    m = row_max(ids, slot, m);
+    var s = 0.0;
+    var o = 0.0;
+    if (slot.valid) {
+      for (var c = slot.lane; c < np.cols; c += slot.stride) {
+        let e = exp(lZ[base + c] - m);
+        s += e;
+        if (c != y) {
+          o += e;
+        }
       }
-      lGrad[gbase + c] = v * np.a;
     }
-    let zy = lZ[base + y];
-    if (zy == m) {
-      loss = loss_log1p(o);
-    } else {
-      loss = (m - zy) + log(s);
+    s = row_sum(ids, slot, s);
+    o = row_sum(ids, slot, o);
+    var loss = 0.0;
+    if (slot.valid) {
+      let inv = 1.0 / s;
+      let gbase = np.offC + slot.row * np.cols;
+      for (var c = slot.lane; c < np.cols; c += slot.stride) {
+        // the label's entry as -(sum of the others) / s: exact when the loss is tiny
+        var v = -o * inv;
+        if (c != y) {
+          v = exp(lZ[base + c] - m) * inv;
+        }
+        lGrad[gbase + c] = v * np.a;
+      }
+      let zy = lZ[base + y];
+      if (zy == m) {
+        loss = loss_log1p(o);
+      } else {
+        loss = (m - zy) + log(s);
+      }
     }
+    share += loss_share(slot, loss);
   }
-  write_partial(slot, lid, loss);
+  write_partial(ids, share);
 }
 
 @compute @workgroup_size(WG)
-fn mse_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = row_slot(wg, lid);
-  var q = 0.0;
-  if (slot.valid) {
-    let off = slot.row * np.cols;
-    for (var c = slot.lane; c < np.cols; c += TPR) {
-      let d = lZ[np.offA + off + c] - lY[np.offB + off + c];
-      q += d * d;
-      lGrad[np.offC + off + c] = np.a * d;
+fn mse_rows(ids: RowIds) {
+  var share = 0.0;
+  let turns = row_turns(ids);
+  for (var turn = 0u; turn < turns; turn++) {
+    let slot = nn_slot(ids, turn);
+    var q = 0.0;
+    if (slot.valid) {
+      let off = slot.row * np.cols;
+      for (var c = slot.lane; c < np.cols; c += slot.stride) {
+        let d = lZ[np.offA + off + c] - lY[np.offB + off + c];
+        q += d * d;
+        lGrad[np.offC + off + c] = np.a * d;
+      }
     }
+    share += loss_share(slot, row_sum(ids, slot, q));
   }
-  write_partial(slot, lid, row_sum(lid, slot.lane, q));
+  write_partial(ids, share);
 }

@@ -12,53 +12,59 @@
 @group(0) @binding(3) var<storage, read_write> smOut3: array<f32>;
 
 @compute @workgroup_size(WG)
-fn softmax_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = row_slot(wg, lid);
-  let off = slot.row * np.cols;
-  var valid = np.cols;
-  if ((np.flags & 1u) != 0u) {
-    valid = (np.row0 + slot.row) % np.cols + 1u;
-  }
-  var m = -F32_MAX;
-  if (slot.valid) {
-    for (var c = slot.lane; c < valid; c += TPR) {
-      m = max_step(m, smIn1[np.offA + off + c]);
+fn softmax_rows(ids: RowIds) {
+  let turns = row_turns(ids);
+  for (var turn = 0u; turn < turns; turn++) {
+    let slot = nn_slot(ids, turn);
+    let off = slot.row * np.cols;
+    var valid = np.cols;
+    if ((np.flags & 1u) != 0u) {
+      valid = (np.row0 + slot.row) % np.cols + 1u;
     }
-  }
-  m = row_max(lid, slot.lane, m);
-  var s = 0.0;
-  if (slot.valid) {
-    for (var c = slot.lane; c < valid; c += TPR) {
-      s += exp(smIn1[np.offA + off + c] - m);
-    }
-  }
-  let inv = 1.0 / row_sum(lid, slot.lane, s);
-  if (slot.valid) {
-    for (var c = slot.lane; c < np.cols; c += TPR) {
-      var p = 0.0;
-      if (c < valid) {
-        p = exp(smIn1[np.offA + off + c] - m) * inv;
+    var m = -F32_MAX;
+    if (slot.valid) {
+      for (var c = slot.lane; c < valid; c += slot.stride) {
+        m = max_step(m, smIn1[np.offA + off + c]);
       }
-      smOut2[np.offB + off + c] = p;
+    }
+    m = row_max(ids, slot, m);
+    var s = 0.0;
+    if (slot.valid) {
+      for (var c = slot.lane; c < valid; c += slot.stride) {
+        s += exp(smIn1[np.offA + off + c] - m);
+      }
+    }
+    let inv = 1.0 / row_sum(ids, slot, s);
+    if (slot.valid) {
+      for (var c = slot.lane; c < np.cols; c += slot.stride) {
+        var p = 0.0;
+        if (c < valid) {
+          p = exp(smIn1[np.offA + off + c] - m) * inv;
+        }
+        smOut2[np.offB + off + c] = p;
+      }
     }
   }
 }
 
 @compute @workgroup_size(WG)
-fn softmax_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = row_slot(wg, lid);
-  let off = slot.row * np.cols;
-  var d = 0.0;
-  if (slot.valid) {
-    for (var c = slot.lane; c < np.cols; c += TPR) {
-      d += smIn1[np.offA + off + c] * smIn2[np.offB + off + c];
+fn softmax_backward(ids: RowIds) {
+  let turns = row_turns(ids);
+  for (var turn = 0u; turn < turns; turn++) {
+    let slot = nn_slot(ids, turn);
+    let off = slot.row * np.cols;
+    var d = 0.0;
+    if (slot.valid) {
+      for (var c = slot.lane; c < np.cols; c += slot.stride) {
+        d += smIn1[np.offA + off + c] * smIn2[np.offB + off + c];
+      }
     }
-  }
-  d = row_sum(lid, slot.lane, d);
-  if (slot.valid) {
-    for (var c = slot.lane; c < np.cols; c += TPR) {
-      let p = smIn1[np.offA + off + c];
-      smOut3[np.offC + off + c] = p * (smIn2[np.offB + off + c] - d);
+    d = row_sum(ids, slot, d);
+    if (slot.valid) {
+      for (var c = slot.lane; c < np.cols; c += slot.stride) {
+        let p = smIn1[np.offA + off + c];
+        smOut3[np.offC + off + c] = p * (smIn2[np.offB + off + c] - d);
+      }
     }
   }
 }

@@ -1,12 +1,10 @@
-// Per-row reductions over a block of `rows` rows of `cols` elements (row stride ld).
-//
-// TPR invocations (a power of two <= 256) share one row: each sums a strided slice of the row,
-// so consecutive invocations read consecutive elements, then a tree in workgroup memory adds
-// the TPR partial sums. A 256-invocation workgroup covers 256 / TPR rows, and the host picks
-// TPR from the row length so short rows do not leave most invocations idle.
+// Per-row reductions over a block of `rows` rows of `cols` elements (row stride ld), on the row
+// core of row_reduce.wgsl (or its subgroup version): which invocations share a row and how their
+// partial sums are added is the core's business; the host picks its constants from the row length.
 //
 // flags: bit 0 adds the block's sum to what out already holds (rows longer than one binding
 // are summed in column blocks); bit 1 writes sqrt of the sum.
+//!include row_reduce
 
 struct RowParams {
   rows: u32,
@@ -28,37 +26,6 @@ struct RowParams {
 // in-place: out alone at 1 (row_normalize_inplace), or out at 1 and norms at 2 (row_scale_inplace)
 @group(0) @binding(1) var<storage, read_write> rOut1: array<f32>;
 
-override TPR: u32 = 256u;
-const WG: u32 = 256u;
-
-var<workgroup> partial: array<f32, WG>;
-
-struct RowSlot {
-  row: u32,
-  lane: u32,
-  valid: bool,
-}
-
-fn row_slot(wg: vec3<u32>, lid: u32) -> RowSlot {
-  let rowsPerGroup = WG / TPR;
-  let row = (wg.y * rp.groupsX + wg.x) * rowsPerGroup + lid / TPR;
-  return RowSlot(row, lid % TPR, row < rp.rows);
-}
-
-// Adds the TPR partials of each row; every invocation must call it (it has barriers).
-// The total is returned to the row's lane 0.
-fn tree_sum(lid: u32, lane: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  for (var s = TPR / 2u; s > 0u; s = s / 2u) {
-    workgroupBarrier();
-    if (lane < s) {
-      partial[lid] = partial[lid] + partial[lid + s];
-    }
-  }
-  workgroupBarrier();
-  return partial[lid - lane];
-}
-
 fn finish(total: f32, out: u32) -> f32 {
   var v = total;
   if ((rp.flags & 1u) != 0u) {
@@ -71,42 +38,48 @@ fn finish(total: f32, out: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn row_sumsq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = row_slot(wg, lid);
-  var s = 0.0;
-  if (slot.valid) {
-    let base = rp.offX + slot.row * rp.ld;
-    for (var c = slot.lane; c < rp.cols; c += TPR) {
-      let v = rX[base + c];
-      s += v * v;
+fn row_sumsq(ids: RowIds) {
+  let turns = row_turns(ids);
+  for (var turn = 0u; turn < turns; turn++) {
+    let slot = row_slot(ids, turn, rp.rows, rp.groupsX);
+    var s = 0.0;
+    if (slot.valid) {
+      let base = rp.offX + slot.row * rp.ld;
+      for (var c = slot.lane; c < rp.cols; c += slot.stride) {
+        let v = rX[base + c];
+        s += v * v;
+      }
     }
-  }
-  let total = tree_sum(lid, slot.lane, s);
-  if (slot.valid && slot.lane == 0u) {
-    let out = rp.offOut + slot.row;
-    rOut2[out] = finish(total, out);
+    let total = row_sum(ids, slot, s);
+    if (slot.valid && slot.lane == 0u) {
+      let out = rp.offOut + slot.row;
+      rOut2[out] = finish(total, out);
+    }
   }
 }
 
 @compute @workgroup_size(WG)
-fn row_dot(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = row_slot(wg, lid);
-  var s = 0.0;
-  if (slot.valid) {
-    let baseA = rp.offX + slot.row * rp.ld;
-    let baseB = rp.offB + slot.row * rp.ld;
-    for (var c = slot.lane; c < rp.cols; c += TPR) {
-      s += rX[baseA + c] * rB[baseB + c];
+fn row_dot(ids: RowIds) {
+  let turns = row_turns(ids);
+  for (var turn = 0u; turn < turns; turn++) {
+    let slot = row_slot(ids, turn, rp.rows, rp.groupsX);
+    var s = 0.0;
+    if (slot.valid) {
+      let baseA = rp.offX + slot.row * rp.ld;
+      let baseB = rp.offB + slot.row * rp.ld;
+      for (var c = slot.lane; c < rp.cols; c += slot.stride) {
+        s += rX[baseA + c] * rB[baseB + c];
+      }
     }
-  }
-  let total = tree_sum(lid, slot.lane, s);
-  if (slot.valid && slot.lane == 0u) {
-    var v = total;
-    let out = rp.offOut + slot.row;
-    if ((rp.flags & 1u) != 0u) {
-      v = v + rOut3[out];
+    let total = row_sum(ids, slot, s);
+    if (slot.valid && slot.lane == 0u) {
+      var v = total;
+      let out = rp.offOut + slot.row;
+      if ((rp.flags & 1u) != 0u) {
+        v = v + rOut3[out];
+      }
+      rOut3[out] = v;
     }
-    rOut3[out] = v;
   }
 }
 
@@ -120,46 +93,52 @@ fn inverse_norm(sumsq: f32) -> f32 {
 
 // out row = x row / ||x row||, whole rows in one binding
 @compute @workgroup_size(WG)
-fn row_normalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = row_slot(wg, lid);
-  var s = 0.0;
-  let base = rp.offX + slot.row * rp.ld;
-  if (slot.valid) {
-    for (var c = slot.lane; c < rp.cols; c += TPR) {
-      let v = rX[base + c];
-      s += v * v;
+fn row_normalize(ids: RowIds) {
+  let turns = row_turns(ids);
+  for (var turn = 0u; turn < turns; turn++) {
+    let slot = row_slot(ids, turn, rp.rows, rp.groupsX);
+    var s = 0.0;
+    let base = rp.offX + slot.row * rp.ld;
+    if (slot.valid) {
+      for (var c = slot.lane; c < rp.cols; c += slot.stride) {
+        let v = rX[base + c];
+        s += v * v;
+      }
     }
-  }
-  let inv = inverse_norm(tree_sum(lid, slot.lane, s));
-  if (slot.valid) {
-    let baseOut = rp.offOut + slot.row * rp.ld;
-    for (var c = slot.lane; c < rp.cols; c += TPR) {
-      rOut2[baseOut + c] = rX[base + c] * inv;
+    let inv = inverse_norm(row_sum(ids, slot, s));
+    if (slot.valid) {
+      let baseOut = rp.offOut + slot.row * rp.ld;
+      for (var c = slot.lane; c < rp.cols; c += slot.stride) {
+        rOut2[baseOut + c] = rX[base + c] * inv;
+      }
     }
   }
 }
 
 @compute @workgroup_size(WG)
-fn row_normalize_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = row_slot(wg, lid);
-  var s = 0.0;
-  let base = rp.offOut + slot.row * rp.ld;
-  if (slot.valid) {
-    for (var c = slot.lane; c < rp.cols; c += TPR) {
-      let v = rOut1[base + c];
-      s += v * v;
+fn row_normalize_inplace(ids: RowIds) {
+  let turns = row_turns(ids);
+  for (var turn = 0u; turn < turns; turn++) {
+    let slot = row_slot(ids, turn, rp.rows, rp.groupsX);
+    var s = 0.0;
+    let base = rp.offOut + slot.row * rp.ld;
+    if (slot.valid) {
+      for (var c = slot.lane; c < rp.cols; c += slot.stride) {
+        let v = rOut1[base + c];
+        s += v * v;
+      }
     }
-  }
-  let inv = inverse_norm(tree_sum(lid, slot.lane, s));
-  if (slot.valid) {
-    for (var c = slot.lane; c < rp.cols; c += TPR) {
-      rOut1[base + c] = rOut1[base + c] * inv;
+    let inv = inverse_norm(row_sum(ids, slot, s));
+    if (slot.valid) {
+      for (var c = slot.lane; c < rp.cols; c += slot.stride) {
+        rOut1[base + c] = rOut1[base + c] * inv;
+      }
     }
   }
 }
 
 // Elementwise over a rows x cols block: out = x / sqrt(sumsq[row]), for rows too long to
-// normalize in one pass. 1024 elements per workgroup.
+// normalize in one turn. 1024 elements per workgroup.
 fn scale_index(wg: vec3<u32>, lid: u32, i: u32) -> u32 {
   return (wg.y * rp.groupsX + wg.x) * 1024u + i * WG + lid;
 }

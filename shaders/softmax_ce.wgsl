@@ -15,7 +15,9 @@
 // running values (m, s) and picks z_y from the block holding the label (stats interleaved as
 // [m, s, o, z_y] per column), ce_grad writes the gradient, and ce_loss turns the statistics into
 // per-workgroup loss partials. ce_sum then adds partials, 4096 per workgroup, until one is left,
-// and the last level writes loss * invN to the requested slot of the loss buffer.
+// and the last level writes loss * invN to the requested slot of the loss buffer. The workgroup
+// sums are row_reduce.wgsl's group_sum (on subgroup operations where the device has them).
+//!include row_reduce
 
 struct CeParams {
   // rows in this block
@@ -55,27 +57,7 @@ struct CeParams {
 @group(0) @binding(1) var<storage, read> ceIn1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ceOut2: array<f32>;
 
-const WG: u32 = 256u;
 const SUM_PER_THREAD: u32 = 16u;
-
-var<workgroup> cePartial: array<f32, WG>;
-
-fn group_index(wg: vec3<u32>) -> u32 {
-  return wg.y * cp.groupsX + wg.x;
-}
-
-// Sum over the workgroup; every invocation must call it.
-fn workgroup_sum(lid: u32, v: f32) -> f32 {
-  cePartial[lid] = v;
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    workgroupBarrier();
-    if (lid < h) {
-      cePartial[lid] = cePartial[lid] + cePartial[lid + h];
-    }
-  }
-  workgroupBarrier();
-  return cePartial[0];
-}
 
 // log(1 + x) for x >= 0, accurate for tiny x (WGSL has no log1p)
 fn ce_log1p(x: f32) -> f32 {
@@ -93,9 +75,9 @@ fn ce_column_loss(m: f32, s: f32, o: f32, zy: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn ce_fused(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = group_index(wg);
-  let col = g * WG + lid;
+fn ce_fused(ids: RowIds) {
+  let g = group_index(ids, cp.groupsX);
+  let col = g * WG + ids.lid;
   var lossCol = 0.0;
   if (col < cp.cols) {
     let base = cp.offZ + col;
@@ -124,16 +106,16 @@ fn ce_fused(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
       ceG3[gbase + r * cp.ld] = v * cp.invN;
     }
   }
-  let total = workgroup_sum(lid, lossCol);
+  let total = group_sum(ids, lossCol);
   // a folded grid may hold groups past the last column: they must not write
-  if (lid == 0u && g * WG < cp.cols) {
+  if (ids.lid == 0u && g * WG < cp.cols) {
     ceOut4[cp.offOut + g] = total;
   }
 }
 
 @compute @workgroup_size(WG)
-fn ce_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let col = group_index(wg) * WG + lid;
+fn ce_stats(ids: RowIds) {
+  let col = group_index(ids, cp.groupsX) * WG + ids.lid;
   if (col >= cp.cols) {
     return;
   }
@@ -177,8 +159,8 @@ fn ce_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
 }
 
 @compute @workgroup_size(WG)
-fn ce_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let col = group_index(wg) * WG + lid;
+fn ce_grad(ids: RowIds) {
+  let col = group_index(ids, cp.groupsX) * WG + ids.lid;
   if (col >= cp.cols) {
     return;
   }
@@ -197,32 +179,32 @@ fn ce_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
 }
 
 @compute @workgroup_size(WG)
-fn ce_loss(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = group_index(wg);
-  let col = g * WG + lid;
+fn ce_loss(ids: RowIds) {
+  let g = group_index(ids, cp.groupsX);
+  let col = g * WG + ids.lid;
   var lossCol = 0.0;
   if (col < cp.cols) {
     let st = cp.offS + 4u * col;
     lossCol = ce_column_loss(ceIn1[st], ceIn1[st + 1u], ceIn1[st + 2u], ceIn1[st + 3u]);
   }
-  let total = workgroup_sum(lid, lossCol);
-  if (lid == 0u && g * WG < cp.cols) {
+  let total = group_sum(ids, lossCol);
+  if (ids.lid == 0u && g * WG < cp.cols) {
     ceOut2[cp.offOut + g] = total;
   }
 }
 
 @compute @workgroup_size(WG)
-fn ce_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = group_index(wg);
+fn ce_sum(ids: RowIds) {
+  let g = group_index(ids, cp.groupsX);
   var v = 0.0;
   for (var i = 0u; i < SUM_PER_THREAD; i++) {
-    let e = g * WG * SUM_PER_THREAD + i * WG + lid;
+    let e = g * WG * SUM_PER_THREAD + i * WG + ids.lid;
     if (e < cp.cols) {
       v += ceIn1[cp.offS + e];
     }
   }
-  let total = workgroup_sum(lid, v);
-  if (lid == 0u && g * WG * SUM_PER_THREAD < cp.cols) {
+  let total = group_sum(ids, v);
+  if (ids.lid == 0u && g * WG * SUM_PER_THREAD < cp.cols) {
     ceOut2[cp.offOut + g] = total * cp.invN;
   }
 }

@@ -3,7 +3,8 @@
  * takes a hardware GPU when Dawn finds one and the cpu backend otherwise; the software GPU is
  * only used when asked for ('webgpu-software' or NCGPU_BACKEND=webgpu-software).
  */
-import type { Backend, BackendInfo, SoftwareLane } from './backend/types.js';
+import type { Backend, BackendInfo, ShaderFeature, SoftwareLane } from './backend/types.js';
+import { SHADER_FEATURES } from './backend/types.js';
 import { CpuBackend } from './backend/cpu/backend.js';
 import { addon } from './backend/cpu/addon.js';
 import { Matrix, type Shape } from './tensor.js';
@@ -40,6 +41,19 @@ export interface ContextOptions {
    * (Vulkan over lavapipe, core mode); default NCGPU_SOFTWARE_LANE when set
    */
   softwareLane?: SoftwareLane;
+  /**
+   * webgpu: optional GPU features not to use even where the device has them ('subgroups',
+   * 'shader-f16'): the shaders then take the path every device can run, e.g. to compare both
+   * paths on one GPU. Default: the NCGPU_DISABLE_FEATURES environment variable (a comma-separated
+   * list), else none.
+   */
+  disableFeatures?: readonly ShaderFeature[];
+  /**
+   * webgpu: the tile cache file whose tuned GEMM tiles for this adapter the context uses (written
+   * by `ncgpu bench --tune`), or false for none. Default: NCGPU_TUNE_CACHE, else gemm-tiles.json in
+   * the user's cache folder (e.g. ~/.cache/ncgpu/); see ctx.info().gemmTiles.
+   */
+  tileCache?: string | false;
 }
 
 /** Options of the Context methods that create a Matrix from data. */
@@ -179,6 +193,20 @@ function resolveChoice(choice: BackendChoice | undefined): BackendChoice {
   return picked;
 }
 
+/** The features to turn off: the option, else NCGPU_DISABLE_FEATURES, each checked by name. */
+export function resolveDisabledFeatures(option: readonly ShaderFeature[] | undefined): ShaderFeature[] {
+  const env = process.env.NCGPU_DISABLE_FEATURES;
+  const fromEnv = option === undefined;
+  const names = option ?? (env ? env.split(',').map((s) => s.trim()).filter(Boolean) : []);
+  if (!Array.isArray(names)) throw new RangeError(`createContext: disableFeatures must be an array of ${SHADER_FEATURES.join(', ')}; got ${String(names)}`);
+  for (const name of names) {
+    if (!SHADER_FEATURES.includes(name as ShaderFeature)) {
+      throw new RangeError(`createContext: disableFeatures: '${name}' is not one of ${SHADER_FEATURES.join(', ')}${fromEnv ? ' (from NCGPU_DISABLE_FEATURES)' : ''}`);
+    }
+  }
+  return [...new Set(names as ShaderFeature[])];
+}
+
 /**
  * Creates a context on the chosen backend (`options.backend`, else NCGPU_BACKEND, else 'auto').
  * Throws when 'webgpu' finds no hardware GPU or the software GPU's drivers are missing, saying
@@ -186,16 +214,19 @@ function resolveChoice(choice: BackendChoice | undefined): BackendChoice {
  */
 export async function createContext(options: ContextOptions = {}): Promise<Context> {
   const choice = resolveChoice(options.backend);
+  const withoutFeatures = resolveDisabledFeatures(options.disableFeatures);
   if (options.threads !== undefined) addon().setThreads(options.threads);
   if (choice === 'cpu') return new Context(new CpuBackend(), options);
 
   const { findHardwareAdapter, findSoftwareAdapter, resolveSoftwareLane } = await import('./backend/webgpu/adapter.js');
+  const { readTileCache, resolveTileCachePath } = await import('./backend/webgpu/tileCache.js');
   const lane = choice === 'webgpu-software' ? resolveSoftwareLane(options.softwareLane) : undefined;
+  const tileCachePath = resolveTileCachePath(options.tileCache);
   const { GpuDevice } = await import('./backend/webgpu/device.js');
   const device = await GpuDevice.open(
     lane ? `software:${lane}` : 'hardware',
     () => (lane ? findSoftwareAdapter(lane) : findHardwareAdapter()),
-    { maxBindingBytes: options.maxBindingBytes },
+    { maxBindingBytes: options.maxBindingBytes, withoutFeatures },
   );
   if (!device) {
     if (choice === 'auto') return new Context(new CpuBackend(), options);
@@ -208,5 +239,5 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
     );
   }
   const { WebGpuBackend } = await import('./backend/webgpu/backend.js');
-  return new Context(new WebGpuBackend(device, () => addon().blasInfo()), options);
+  return new Context(new WebGpuBackend(device, () => addon().blasInfo(), readTileCache(tileCachePath, device.adapter)), options);
 }

@@ -15,10 +15,13 @@ export { addon as nativeAddon } from './backend/cpu/addon.js';
 export type {
   Backend, BackendInfo, BackendName, BackendStats, AdapterDescription, PairwiseKernel, Storage, SoftwareLane,
   UnaryOp, GemmArgs, PairwiseArgs, AgopArgs, EmbeddingArgs, SgdUpdateArgs, AdamUpdateArgs,
+  ShaderFeature, GpuFeatureInfo, GemmPrecision, GemmTileControl, TunedGemmTiles, TunedGemmShader,
 } from './backend/types.js';
-export { SOFTWARE_LANES } from './backend/types.js';
+export { SOFTWARE_LANES, SHADER_FEATURES, GEMM_PRECISIONS } from './backend/types.js';
 export { VERSION } from './version.js';
 export { benchOp, knownFp32Peak, BENCH_OPS, type BenchOp, type BenchRow, type BenchOptions } from './bench/shaders.js';
+export { tuneOp, TUNABLE_OPS, type TuneRow, type TuneResult } from './bench/tune.js';
+export { resolveTileCachePath, readTileCache, writeTileCache, type TunedRecord, type TileCacheRead } from './backend/webgpu/tileCache.js';
 export * from './metrics/index.js';
 export { readNpy, writeNpy, parseNpy, parseNpyHeader, encodeNpy, type NpyArray, type NpyDtype, type NpyHeader } from './data/npy.js';
 export { renderLineChart, renderVegaLite, svgToPng, type LineChartOptions, type Series, type RenderedChart } from './report/plot.js';

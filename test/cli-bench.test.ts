@@ -18,7 +18,7 @@ describe('ncgpu bench', () => {
     const r = run(['all', '--backend', 'cpu', '--sizes', '64', '--repeats', '2', '--json', json]);
     expect(r.status, r.stderr).toBe(0);
     const rows = rowsOf(json);
-    expect(rows.map((x) => x.op)).toEqual(['gemm', 'kernel', 'agop', 'ufm-step']);
+    expect(rows.map((x) => x.op)).toEqual(['gemm', 'kernel', 'agop', 'ufm-step', 'mlp-step']);
     for (const x of rows) {
       expect(x.size).toBe(64);
       expect(x.gflops as number).toBeGreaterThan(0);
@@ -59,6 +59,17 @@ describe('ncgpu bench', () => {
     expect(row!.relativeErrorVsCpu as number).toBeLessThan(1e-5);
   });
 
+  it('an MLP training step on the software GPU matches the same step on cpu', () => {
+    const json = join(dir, 'mlp.json');
+    const r = run(['mlp-step', '--backend', 'webgpu-software', '--sizes', '37', '--repeats', '2', '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    const [row] = rowsOf(json);
+    expect(row!.shape).toBe('MLP step, batch 128, 784 -> 37 x 3 -> 10');
+    // every parameter after one SGD step, against the cpu backend's
+    expect(row!.relativeErrorVsCpu as number).toBeLessThan(1e-5);
+    expect(row!.gflops as number).toBeGreaterThan(0);
+  });
+
   it('knows the FP32 peak of common data-centre GPUs by adapter name', () => {
     expect(knownFp32Peak('NVIDIA H100 80GB HBM3')).toBeCloseTo(66.9e12, -6);
     expect(knownFp32Peak('NVIDIA H100 PCIe')).toBeCloseTo(51.2e12, -6);
@@ -68,7 +79,7 @@ describe('ncgpu bench', () => {
   it('names a bad op or option', () => {
     const bad = run(['fft', '--backend', 'cpu']);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/the op must be one of gemm, kernel, agop, ufm-step or all, got 'fft'/);
+    expect(bad.stderr).toMatch(/the op must be one of gemm, kernel, agop, ufm-step, mlp-step or all, got 'fft'/);
     const sizes = run(['gemm', '--backend', 'cpu', '--sizes', '0']);
     expect(sizes.status).toBe(1);
     expect(sizes.stderr).toMatch(/--sizes/);

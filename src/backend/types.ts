@@ -57,7 +57,17 @@ export interface GemmArgs {
   strideA: number;
   strideB: number;
   strideC: number;
+  /** 'f16': A and B rounded to f16, products accumulated in f32 (webgpu with shader-f16); default 'f32' */
+  precision?: GemmPrecision;
 }
+
+/**
+ * Precision of a GEMM's inputs: 'f32', or 'f16' (inputs rounded to f16 on the device, products
+ * accumulated in f32: half the memory traffic of A and B; needs the GPU feature shader-f16).
+ */
+export type GemmPrecision = 'f32' | 'f16';
+/** Every value matmul's `precision` may take. */
+export const GEMM_PRECISIONS: readonly GemmPrecision[] = ['f32', 'f16'];
 
 /**
  * Arguments of Backend.pairwise: squared distances between the rows of x and z (under M when
@@ -218,6 +228,65 @@ export interface AdapterDescription {
 }
 
 /**
+ * Optional GPU features ncgpu uses where the device has them, each of which a context can turn off
+ * (`disableFeatures`, NCGPU_DISABLE_FEATURES) to run the shaders every device can run.
+ */
+export type ShaderFeature = 'subgroups' | 'shader-f16';
+/** Every ShaderFeature. */
+export const SHADER_FEATURES: readonly ShaderFeature[] = ['subgroups', 'shader-f16'];
+
+/** What a webgpu device was created with, and which shader variants ncgpu runs on it. */
+export interface GpuFeatureInfo {
+  /** optional features the device has: those ncgpu asks for that the adapter offers, less the disabled ones */
+  enabled: string[];
+  /** features turned off for this context (disableFeatures or NCGPU_DISABLE_FEATURES) */
+  disabled: ShaderFeature[];
+  /** subgroup sizes the adapter reports (absent without subgroups) */
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+  /** row reductions, softmax and loss sums use subgroup operations (needs 'subgroups' and WGSL's subgroup_id) */
+  subgroupReductions: boolean;
+  /** matmul's precision 'f16' is available (needs 'shader-f16') */
+  f16Gemm: boolean;
+  /** the adapter exposes subgroup matrices (cooperative matrix); ncgpu has no variant that uses them */
+  subgroupMatrix: boolean;
+}
+
+/**
+ * The GEMM shaders whose tiles `ncgpu bench --tune` tunes: 'matmul' (plain products) and
+ * 'distance' (the kernel-matrix epilogue). Other GEMM launches take the matmul choice.
+ */
+export type TunedGemmShader = 'matmul' | 'distance';
+
+/** One tuned choice: the tile configuration that won for `shader` at an n x n x n product, n = size. */
+export interface TunedGemmTiles {
+  shader: TunedGemmShader;
+  size: number;
+  /** a name from GemmTileControl.candidates, e.g. '128x64x16' (tile M x N x K) */
+  tiles: string;
+}
+
+/**
+ * The GEMM tile configurations of a webgpu backend (`ncgpu bench --tune`): which exist, which
+ * tuned choices are in use, and forcing one while timing it.
+ */
+export interface GemmTileControl {
+  /** the configurations this device can run, e.g. '128x64x16' */
+  readonly candidates: readonly string[];
+  /**
+   * the tuned choices in use: a GEMM whose output has about size^2 entries (within a factor of 4)
+   * takes the choice for the nearest size; others keep the built-in choice
+   */
+  tuned: TunedGemmTiles[];
+  /** Runs every GEMM launch of a general shape with this configuration; undefined goes back to the tuned or built-in choice. */
+  force(name: string | undefined): void;
+  /** The configuration an m x n product (batch items, epilogue shader, default 'matmul') takes now. */
+  tilesFor(m: number, n: number, batch?: number, shader?: TunedGemmShader): string;
+  /** the tile cache file the tuned choices came from (null: none read), and why it was not used when it was not */
+  readonly cache: { path: string | null; problem?: string };
+}
+
+/**
  * The two software GPUs shaders are tested on: 'gles', Dawn's OpenGL ES backend over Mesa
  * llvmpipe in compatibility mode, and 'vulkan', Dawn's Vulkan backend over Mesa lavapipe in core
  * mode (the path hardware GPUs take on Linux, with subgroups, shader-f16 and timestamp queries).
@@ -234,6 +303,10 @@ export interface BackendInfo {
   name: BackendName;
   adapter?: AdapterDescription;
   limits?: Record<string, number>;
+  /** webgpu: the device's optional features and the shader variants in use */
+  gpuFeatures?: GpuFeatureInfo;
+  /** webgpu: the tuned GEMM tiles in use and the cache file they came from */
+  gemmTiles?: { cache: string | null; problem?: string; tuned: TunedGemmTiles[] };
   blas: { name: string; version: string; threads: number; config: string };
 }
 
@@ -250,6 +323,11 @@ export interface BackendStats {
   pooledBytes: number;
   /** bytes copied back to the host by download() since the backend was created */
   readBytes: number;
+  /**
+   * webgpu: launches of shader variants on this context, by the variant's core (e.g.
+   * row_reduce_subgroups, gemm_precision_f16): shows which path the ops took
+   */
+  variantDispatches?: Record<string, number>;
 }
 
 /**
@@ -361,4 +439,6 @@ export interface Backend {
   info(): BackendInfo;
   /** Frees every resource (on a GPU, the device); the backend is unusable afterwards. */
   dispose(): Promise<void>;
+  /** webgpu: the GEMM tile configurations and their tuning */
+  readonly gemmTiles?: GemmTileControl;
 }

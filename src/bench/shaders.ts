@@ -13,12 +13,15 @@ import { kernelMatrix } from '../ops/kernels.js';
 import { matmul } from '../ops/matmul.js';
 import { Rng } from '../random.js';
 import type { Matrix } from '../tensor.js';
+import { mlp } from '../nn/models/mlp.js';
+import { crossEntropyObjective } from '../nn/objective.js';
+import { sgd } from '../nn/optim.js';
 import { randomUfmParameters } from '../ufm/init.js';
 import { UfmModel } from '../ufm/model.js';
 import { UfmWorkspace } from '../ufm/step.js';
 
 /** The ops `ncgpu bench` measures. */
-export const BENCH_OPS = ['gemm', 'kernel', 'agop', 'ufm-step'] as const;
+export const BENCH_OPS = ['gemm', 'kernel', 'agop', 'ufm-step', 'mlp-step'] as const;
 /** One of BENCH_OPS. */
 export type BenchOp = (typeof BENCH_OPS)[number];
 
@@ -30,6 +33,11 @@ const AGOP_OUTPUTS = 10;
 const UFM_CLASSES = 10;
 const UFM_PER_CLASS = 10;
 const UFM_DEPTH = 4;
+/** The MLP of the mlp-step benchmark (MNIST-sized inputs and classes): its size is the width */
+const MLP_BATCH = 128;
+const MLP_INPUTS = 784;
+const MLP_DEPTH = 3;
+const MLP_CLASSES = 10;
 
 /**
  * FP32 peaks (TFLOPS, dense, no tensor cores) of GPUs by a pattern of their adapter name, for the
@@ -49,7 +57,7 @@ export function knownFp32Peak(device: string): number | undefined {
 /** One measured op and size. */
 export interface BenchRow {
   op: BenchOp;
-  /** n for gemm (n x n x n), N points for kernel and agop, the width for ufm-step */
+  /** n for gemm (n x n x n), N points for kernel and agop, the width for ufm-step and mlp-step */
   size: number;
   /** what the size means, e.g. 'n x n x n' */
   shape: string;
@@ -73,7 +81,7 @@ export interface BenchRow {
 }
 
 /** An op's inputs on one context, ready to run many times. */
-interface Staged {
+export interface Staged {
   /** runs the op once (what is timed) */
   run: () => Promise<void>;
   /** the values the op produced, read back (compared with the cpu backend) */
@@ -81,7 +89,8 @@ interface Staged {
   dispose: () => void;
 }
 
-interface Prepared {
+/** An op at one size: its inputs on the host, its work, and how to stage it on a context. */
+export interface Prepared {
   shape: string;
   flops: number;
   bytes: number;
@@ -147,10 +156,61 @@ function ufmStep(width: number, seed: number): Prepared {
   };
 }
 
-function prepare(op: BenchOp, size: number, seed: number): Prepared {
+/**
+ * One SGD step (momentum 0.9) of a bias-free ReLU MLP, 784 -> width x 3 -> 10, on a batch of 128
+ * with softmax cross-entropy: forward, backward (parameter gradients) and the update, in place.
+ */
+function mlpStep(width: number, seed: number): Prepared {
+  const rng = new Rng(seed);
+  const x = rng.normals(MLP_BATCH * MLP_INPUTS);
+  const labels = Int32Array.from({ length: MLP_BATCH }, () => rng.int(0, MLP_CLASSES - 1));
+  const weights = MLP_INPUTS * width + (MLP_DEPTH - 1) * width * width + width * MLP_CLASSES;
+  const forward = 2 * MLP_BATCH * weights;
+  return {
+    shape: `MLP step, batch ${MLP_BATCH}, ${MLP_INPUTS} -> ${width} x ${MLP_DEPTH} -> ${MLP_CLASSES}`,
+    // forward, the weight gradients (as many flops), and the input gradients of all but the first layer
+    flops: 2 * forward + 2 * MLP_BATCH * (weights - MLP_INPUTS * width),
+    // the batch read, every weight read and written, its gradient and velocity written
+    bytes: 4 * (MLP_BATCH * MLP_INPUTS + 4 * weights),
+    stage: (ctx) => {
+      const model = mlp(ctx, { inputs: MLP_INPUTS, width, depth: MLP_DEPTH, outputs: MLP_CLASSES, seed });
+      const X = ctx.matrix(x, [MLP_BATCH, MLP_INPUTS]);
+      const objective = crossEntropyObjective(ctx, labels, MLP_CLASSES);
+      const optimizer = sgd({ lr: 0.01, momentum: 0.9 });
+      const loss = ctx.zeros([1, 1]);
+      const params = model.parameters();
+      const step = async () => {
+        const y = await model.forward(X, { training: true });
+        await model.backwardParameters(await objective.lossAndGrad(y, null, loss, 0));
+        await optimizer.step(params);
+      };
+      return {
+        run: step,
+        result: async () => {
+          await step();
+          const values = await Promise.all(params.map((p) => p.value.read()));
+          const all = new Float32Array(values.reduce((n, v) => n + v.length, 0));
+          values.reduce((at, v) => (all.set(v, at), at + v.length), 0);
+          return all;
+        },
+        dispose: () => {
+          model.dispose();
+          optimizer.dispose();
+          objective.dispose();
+          X.dispose();
+          loss.dispose();
+        },
+      };
+    },
+  };
+}
+
+/** The op at `size` with inputs from `seed`, ready to stage on any context. */
+export function prepare(op: BenchOp, size: number, seed: number): Prepared {
   const rng = new Rng(seed);
   const normals = (n: number) => rng.normals(n);
   if (op === 'ufm-step') return ufmStep(size, seed);
+  if (op === 'mlp-step') return mlpStep(size, seed);
   if (op === 'gemm') {
     const a = normals(size * size);
     const b = normals(size * size);
@@ -178,7 +238,7 @@ function prepare(op: BenchOp, size: number, seed: number): Prepared {
 }
 
 /** The op's result on a fresh staging on `ctx` (one run from the same inputs on every backend). */
-async function resultOn(ctx: Context, p: Prepared): Promise<Float32Array> {
+export async function resultOn(ctx: Context, p: Prepared): Promise<Float32Array> {
   const staged = p.stage(ctx);
   try {
     return await staged.result();
@@ -191,7 +251,7 @@ async function resultOn(ctx: Context, p: Prepared): Promise<Float32Array> {
  * Wall-clock seconds of each of `repeats` runs on staged inputs, each ended by the wait for its
  * work, and the GPU seconds of each by timestamp queries where the backend has them.
  */
-async function timeRuns(ctx: Context, p: Prepared, repeats: number): Promise<{ wall: number; gpu?: number }[]> {
+export async function timeRuns(ctx: Context, p: Prepared, repeats: number): Promise<{ wall: number; gpu?: number }[]> {
   const staged = p.stage(ctx);
   try {
     await staged.run(); // warm-up: pipelines compiled, pools filled
@@ -208,7 +268,8 @@ async function timeRuns(ctx: Context, p: Prepared, repeats: number): Promise<{ w
   }
 }
 
-function relativeError(actual: Float32Array, reference: Float32Array): number {
+/** max |actual - reference| / max |reference| */
+export function relativeError(actual: Float32Array, reference: Float32Array): number {
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < reference.length; i++) {
@@ -228,24 +289,40 @@ export interface BenchOptions {
   seed?: number;
 }
 
-/** Measures `op` at `size` on `ctx` and checks its result against the cpu backend. */
-export async function benchOp(ctx: Context, op: BenchOp, size: number, options: BenchOptions = {}): Promise<BenchRow> {
+/** The op's result on the cpu backend: what every other backend is checked against. */
+export async function cpuReference(p: Prepared): Promise<Float32Array> {
+  const cpu = await createContext({ backend: 'cpu' });
+  try {
+    return await resultOn(cpu, p);
+  } finally {
+    await cpu.dispose();
+  }
+}
+
+function checkedOptions(op: BenchOp, size: number, options: BenchOptions): number {
   if (!BENCH_OPS.includes(op)) throw new RangeError(`benchOp: op must be one of ${BENCH_OPS.join(', ')}, got '${op}'`);
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`benchOp: size must be a positive integer, got ${size}`);
   const repeats = options.repeats ?? 5;
   if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`benchOp: repeats must be a positive integer, got ${repeats}`);
+  return repeats;
+}
+
+/** Measures `op` at `size` on `ctx` and checks its result against the cpu backend. */
+export async function benchOp(ctx: Context, op: BenchOp, size: number, options: BenchOptions = {}): Promise<BenchRow> {
+  const repeats = checkedOptions(op, size, options);
   const p = prepare(op, size, options.seed ?? 1);
+  const reference = ctx.name === 'cpu' ? undefined : await cpuReference(p);
+  return measure(ctx, op, size, p, reference, { ...options, repeats });
+}
+
+/**
+ * Runs the prepared op on `ctx` (one checked result, then the timed repeats) into a BenchRow,
+ * checked against `reference` when given.
+ */
+export async function measure(ctx: Context, op: BenchOp, size: number, p: Prepared, reference: Float32Array | undefined, options: BenchOptions = {}): Promise<BenchRow> {
+  const repeats = options.repeats ?? 5;
   const got = await resultOn(ctx, p);
   const samples = await timeRuns(ctx, p, repeats);
-  let reference: Float32Array | undefined;
-  if (ctx.name !== 'cpu') {
-    const cpu = await createContext({ backend: 'cpu' });
-    try {
-      reference = await resultOn(cpu, p);
-    } finally {
-      await cpu.dispose();
-    }
-  }
   const sorted = [...samples].sort((a, b) => a.wall - b.wall);
   const gpuTimes = samples.map((s) => s.gpu).filter((s): s is number => s !== undefined && s > 0);
   const gpuBest = gpuTimes.length === samples.length ? Math.min(...gpuTimes) : undefined;

@@ -1,6 +1,7 @@
 /** `ncgpu info`: which backend 'auto' picks, the GPU adapter and its limits, and the BLAS in use. */
-import type { BackendInfo, SoftwareLane } from '../backend/types.js';
+import type { BackendInfo, GpuFeatureInfo, SoftwareLane } from '../backend/types.js';
 import { addon } from '../backend/cpu/addon.js';
+import { resolveDisabledFeatures } from '../context.js';
 import { VERSION } from '../version.js';
 
 export interface InfoReport {
@@ -10,6 +11,10 @@ export interface InfoReport {
   hardwareAdapter: BackendInfo['adapter'] | null;
   softwareAdapter: BackendInfo['adapter'] | null;
   limits: Record<string, number> | null;
+  /** the probed device's optional features and the shader variants they allow */
+  gpuFeatures: GpuFeatureInfo | null;
+  /** the tile cache a context would read, and its tuned GEMM tiles for the probed adapter */
+  gemmTiles: BackendInfo['gemmTiles'] | null;
   blas: BackendInfo['blas'];
   /** what Dawn and its drivers printed while the adapters and devices were made */
   dawnMessages: string[];
@@ -22,10 +27,16 @@ export async function collectInfo(options: { software?: boolean; softwareLane?: 
   const sw = options.software ? await findSoftwareAdapter(resolveSoftwareLane(options.softwareLane)) : undefined;
   const probe = hw ?? sw;
   let limits: Record<string, number> | null = null;
+  let gpuFeatures: GpuFeatureInfo | null = null;
+  let gemmTiles: InfoReport['gemmTiles'] = null;
   if (probe) {
+    const { readTileCache, resolveTileCachePath } = await import('../backend/webgpu/tileCache.js');
+    const read = readTileCache(resolveTileCachePath(undefined), probe.description);
+    gemmTiles = { cache: read.path, ...(read.problem ? { problem: read.problem } : {}), tuned: read.tuned };
     const { GpuDevice } = await import('../backend/webgpu/device.js');
-    const dev = await GpuDevice.create(probe);
+    const dev = await GpuDevice.create(probe, { withoutFeatures: resolveDisabledFeatures(undefined) });
     limits = dev.limits;
+    gpuFeatures = dev.features;
     await dev.dispose();
   }
   return {
@@ -35,6 +46,8 @@ export async function collectInfo(options: { software?: boolean; softwareLane?: 
     hardwareAdapter: hw?.description ?? null,
     softwareAdapter: sw?.description ?? null,
     limits,
+    gpuFeatures,
+    gemmTiles,
     blas: addon().blasInfo(),
     dawnMessages: [...dawnMessages()],
   };
@@ -63,7 +76,24 @@ export function formatInfo(r: InfoReport): string {
         `${l.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ${l.maxStorageBuffersPerShaderStage} storage buffers/stage`,
     );
   }
+  if (r.gpuFeatures) lines.push(...formatGpuFeatures(r.gpuFeatures));
+  if (r.gemmTiles) {
+    const tuned = r.gemmTiles.tuned.map((t) => `${t.shader} ${t.size}: ${t.tiles}`).join(', ');
+    lines.push(`tile cache: ${r.gemmTiles.cache ?? 'off'}; tuned GEMM tiles for this adapter: ${tuned || 'none (ncgpu bench --tune)'}${r.gemmTiles.problem ? ` (${r.gemmTiles.problem})` : ''}`);
+  }
   lines.push(`BLAS: ${r.blas.name} ${r.blas.version}, ${r.blas.threads} thread(s)${r.blas.config ? ` (${r.blas.config})` : ''}`);
   if (r.dawnMessages.length > 0) lines.push(`Dawn messages (${r.dawnMessages.length}):`, ...r.dawnMessages.map((m) => `  ${m}`));
   return lines.join('\n');
+}
+
+/** The device's optional features and which shader variants ncgpu runs on it. */
+function formatGpuFeatures(f: GpuFeatureInfo): string[] {
+  const sizes = f.subgroupMinSize === undefined ? '' : ` (subgroup size ${f.subgroupMinSize === f.subgroupMaxSize ? f.subgroupMinSize : `${f.subgroupMinSize}..${f.subgroupMaxSize}`})`;
+  const disabled = f.disabled.length > 0 ? `; disabled: ${f.disabled.join(', ')}` : '';
+  return [
+    `device features: ${f.enabled.length > 0 ? f.enabled.join(', ') : 'none'}${sizes}${disabled}`,
+    `  reductions: ${f.subgroupReductions ? 'subgroup operations' : 'workgroup memory (no subgroups)'}; ` +
+      `matmul precision 'f16': ${f.f16Gemm ? 'available' : 'unavailable (no shader-f16)'}; ` +
+      `subgroup matrices: ${f.subgroupMatrix ? 'exposed by the adapter, unused by ncgpu' : 'not exposed'}`,
+  ];
 }

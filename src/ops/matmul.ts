@@ -1,3 +1,4 @@
+import { GEMM_PRECISIONS, type GemmPrecision } from '../backend/types.js';
 import { Matrix } from '../tensor.js';
 import { checkOpInput, finiteNumber, live, ShapeError } from './validate.js';
 
@@ -13,6 +14,13 @@ export interface MatmulOptions {
   beta?: number;
   /** write into this matrix instead of allocating one (required for beta != 0) */
   out?: Matrix;
+  /**
+   * 'f32' (default), or 'f16': A and B rounded to f16 on the device and the products accumulated
+   * in f32, for speed where about 3 significant digits of the inputs are enough. Needs a webgpu
+   * device with the GPU feature 'shader-f16' (otherwise it throws); magnitudes above 65504 (f16's
+   * largest) are clamped to it.
+   */
+  precision?: GemmPrecision;
 }
 
 /**
@@ -20,7 +28,8 @@ export interface MatmulOptions {
  * one side is broadcast over the other side's batch.
  */
 export async function matmul(a: Matrix, b: Matrix, options: MatmulOptions = {}): Promise<Matrix> {
-  const { transA = false, transB = false, alpha = 1, beta = 0, out } = options;
+  const { transA = false, transB = false, alpha = 1, beta = 0, out, precision = 'f32' } = options;
+  if (!GEMM_PRECISIONS.includes(precision)) throw new RangeError(`matmul: precision must be one of ${GEMM_PRECISIONS.join(', ')}, got '${String(precision)}'`);
   const sa = live('matmul', 'a', a);
   const sb = live('matmul', 'b', b, a);
   finiteNumber('matmul', 'alpha', alpha);
@@ -46,13 +55,19 @@ export async function matmul(a: Matrix, b: Matrix, options: MatmulOptions = {}):
   await checkOpInput('matmul', 'a', a);
   await checkOpInput('matmul', 'b', b);
   const c = out ?? a.context.empty(shape);
-  await a.backend.gemm({
-    transA, transB, m, n, k, alpha, beta,
-    a: sa, b: sb, c: c.storage(),
-    batch,
-    strideA: a.batch === 1 ? 0 : a.rows * a.cols,
-    strideB: b.batch === 1 ? 0 : b.rows * b.cols,
-    strideC: m * n,
-  });
+  try {
+    await a.backend.gemm({
+      transA, transB, m, n, k, alpha, beta,
+      a: sa, b: sb, c: c.storage(),
+      batch,
+      strideA: a.batch === 1 ? 0 : a.rows * a.cols,
+      strideB: b.batch === 1 ? 0 : b.rows * b.cols,
+      strideC: m * n,
+      ...(precision === 'f16' ? { precision } : {}),
+    });
+  } catch (e) {
+    if (!out) c.dispose();
+    throw e;
+  }
   return c;
 }

@@ -127,6 +127,9 @@ export class CpuBackend implements Backend {
   }
 
   async gemm(g: GemmArgs): Promise<void> {
+    if (g.precision === 'f16') {
+      throw new Error("matmul: precision 'f16' runs on a webgpu device with the GPU feature 'shader-f16'; the cpu backend multiplies in f32 only (use precision 'f32')");
+    }
     const args = [g.transA, g.transB, g.m, g.n, g.k, g.alpha, data(g.a), data(g.b), g.beta, data(g.c), g.batch, g.strideA, g.strideB, g.strideC] as const;
     if (2 * g.m * g.n * g.k * g.batch < ASYNC_THRESHOLD_FLOPS) this.native.gemm(...args);
     else await this.native.gemmAsync(...args);

@@ -14,6 +14,7 @@ import type {
   AgopMethod,
   Backend,
   BackendInfo,
+  GemmTileControl,
   BackendStats,
   GemmArgs,
   PairwiseArgs,
@@ -24,7 +25,10 @@ import { UNARY_OP_CODES } from '../types.js';
 import type { GpuDevice, GpuStorage } from './device.js';
 import { view } from './kernels/common.js';
 import { encodeAxpy, encodeUnary } from './kernels/elementwise.js';
-import { encodeGemm } from './kernels/gemm.js';
+import { encodeGemm, type GemmCall } from './kernels/gemm.js';
+import { encodeGemmF16 } from './kernels/gemmF16.js';
+import { DeviceTileControl } from './kernels/gemmTiles.js';
+import type { TileCacheRead } from './tileCache.js';
 import { encodePairwise } from './kernels/pairwise.js';
 import { encodeAgop } from './kernels/agop.js';
 import { countNonFinite, encodeColSums, reduceMax } from './kernels/reduce.js';
@@ -46,13 +50,18 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly agopMethods: readonly AgopMethod[] = ['batched'];
   readonly maxElements: number;
+  readonly gemmTiles: GemmTileControl;
   private readBytes = 0;
 
+  /** `tileCache`: what the context read from the tile cache for this adapter (tuned GEMM tiles) */
   constructor(
     readonly dev: GpuDevice,
     private readonly blasInfo: () => BackendInfo['blas'],
+    tileCache: TileCacheRead = { path: null, tuned: [] },
   ) {
     this.maxElements = Math.floor(dev.maxBufferBytes / 4);
+    dev.gemmTiles.tuned = [...tileCache.tuned];
+    this.gemmTiles = new DeviceTileControl(dev, { path: tileCache.path, ...(tileCache.problem ? { problem: tileCache.problem } : {}) });
   }
 
   alloc(elements: number): Storage {
@@ -91,7 +100,7 @@ export class WebGpuBackend implements Backend {
 
   gemm(args: GemmArgs): void {
     const { transA, transB, m, n, k } = args;
-    encodeGemm(this.dev, {
+    const call: GemmCall = {
       transA,
       transB,
       m,
@@ -103,7 +112,9 @@ export class WebGpuBackend implements Backend {
       a: { s: gpu(args.a), off: 0, ld: transA ? m : k, stride: args.strideA },
       b: { s: gpu(args.b), off: 0, ld: transB ? k : n, stride: args.strideB },
       c: { s: gpu(args.c), off: 0, ld: n, stride: args.strideC },
-    });
+    };
+    if (args.precision === 'f16') encodeGemmF16(this.dev, call);
+    else encodeGemm(this.dev, call);
   }
 
   pairwise(args: PairwiseArgs): void {
@@ -219,7 +230,8 @@ export class WebGpuBackend implements Backend {
   }
 
   info(): BackendInfo {
-    return { name: 'webgpu', adapter: this.dev.adapter, limits: this.dev.limits, blas: this.blasInfo() };
+    const gemmTiles = { cache: this.gemmTiles.cache.path, ...(this.gemmTiles.cache.problem ? { problem: this.gemmTiles.cache.problem } : {}), tuned: [...this.gemmTiles.tuned] };
+    return { name: 'webgpu', adapter: this.dev.adapter, limits: this.dev.limits, gpuFeatures: this.dev.features, gemmTiles, blas: this.blasInfo() };
   }
 
   dispose(): Promise<void> {

@@ -8,11 +8,11 @@
  * every read await them and throw the first error. `uncapturederror` and `device.lost` feed the
  * same list. Nothing the GPU rejects can turn into a silently wrong number.
  */
-import type { AdapterDescription } from '../types.js';
+import type { AdapterDescription, GpuFeatureInfo, ShaderFeature, TunedGemmTiles } from '../types.js';
 import type { FoundAdapter } from './adapter.js';
-import { requestDevice, returnDevice, takeIdleDevice, type DeviceOwner, type PooledDevice } from './devicePool.js';
+import { OPTIONAL_FEATURES, requestDevice, returnDevice, takeIdleDevice, type DeviceOwner, type PooledDevice } from './devicePool.js';
 import { PassTimer } from './passTimer.js';
-import { shaderSource } from './shaderSource.js';
+import { shaderSource, type IncludeSwaps } from './shaderSource.js';
 
 /** What timeGpu returns: fn's value and, with timestamp queries, the GPU seconds of its passes. */
 export interface GpuTiming<T> {
@@ -49,6 +49,8 @@ export interface DeviceOptions {
   maxBindingBytes?: number;
   /** bytes of released buffers kept for reuse (default 512 MiB) */
   poolBytes?: number;
+  /** optional features not to request even when the adapter has them (runs the shaders every device runs) */
+  withoutFeatures?: readonly ShaderFeature[];
 }
 
 const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -83,6 +85,26 @@ const LIMIT_NAMES = [
   'minUniformBufferOffsetAlignment',
 ] as const;
 
+/** Dawn's name of the subgroup-matrix (cooperative matrix) feature, where an adapter exposes it. */
+const SUBGROUP_MATRIX = /subgroup-matrix/;
+
+/** What the device was created with, and the shader variants that allows. */
+function featureInfo(entry: PooledDevice, disabled: readonly ShaderFeature[]): GpuFeatureInfo {
+  const has = (f: string) => entry.device.features.has(f);
+  const info = entry.found.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const languageFeatures = (entry.found.gpu as GPU & { wgslLanguageFeatures?: ReadonlySet<string> }).wgslLanguageFeatures;
+  const subgroups = has('subgroups');
+  return {
+    enabled: OPTIONAL_FEATURES.filter(has),
+    disabled: [...disabled],
+    ...(subgroups && info.subgroupMinSize ? { subgroupMinSize: info.subgroupMinSize, subgroupMaxSize: info.subgroupMaxSize } : {}),
+    // the subgroup row core names subgroups by WGSL's subgroup_id builtin (a language feature)
+    subgroupReductions: subgroups && (languageFeatures?.has('subgroup_id') ?? false),
+    f16Gemm: has('shader-f16'),
+    subgroupMatrix: [...entry.found.adapter.features].some((f) => SUBGROUP_MATRIX.test(String(f))),
+  };
+}
+
 export class GpuDevice implements DeviceOwner {
   readonly device: GPUDevice;
   readonly adapter: AdapterDescription;
@@ -92,6 +114,13 @@ export class GpuDevice implements DeviceOwner {
   readonly maxBufferBytes: number;
   readonly offsetAlignment: number;
   readonly maxWorkgroupsPerDim: number;
+  /** the optional features the device has and the shader variants they allow */
+  readonly features: GpuFeatureInfo;
+  /**
+   * GEMM tiles (kernels/gemmTiles.ts): the tuned choices for this adapter, and a configuration
+   * forced while one is timed
+   */
+  gemmTiles: { tuned: TunedGemmTiles[]; forced?: string } = { tuned: [] };
 
   /** the Dawn device with its compiled pipelines, handed back to the device pool on dispose */
   private readonly entry: PooledDevice;
@@ -119,6 +148,9 @@ export class GpuDevice implements DeviceOwner {
   private readonly releasedThisBatch = new Set<GPUBuffer>();
 
   private readonly pipelines: Map<string, GPUComputePipeline>;
+  /** the include a variant pipeline swapped in (e.g. 'row_reduce_subgroups'), counted per launch */
+  private readonly variantOf = new WeakMap<GPUComputePipeline, string>();
+  private readonly variantDispatches: Record<string, number> = {};
   private readonly uniforms = new Map<string, GPUBuffer>();
   private readonly staging = new Map<number, GPUBuffer[]>();
 
@@ -138,6 +170,7 @@ export class GpuDevice implements DeviceOwner {
     this.offsetAlignment = limits.minStorageBufferOffsetAlignment!;
     this.maxWorkgroupsPerDim = limits.maxComputeWorkgroupsPerDimension!;
     this.poolLimit = options.poolBytes ?? 512 * 2 ** 20;
+    this.features = featureInfo(entry, options.withoutFeatures ?? []);
 
     entry.owner = this;
     if (entry.lostReason !== undefined) this.lostReason = entry.lostReason;
@@ -153,7 +186,7 @@ export class GpuDevice implements DeviceOwner {
 
   /** A new device of its own on `found` (destroyed on dispose), with the adapter's real limits. */
   static async create(found: FoundAdapter, options: DeviceOptions = {}): Promise<GpuDevice> {
-    return new GpuDevice(await requestDevice(found, LIMIT_NAMES), undefined, options);
+    return new GpuDevice(await requestDevice(found, LIMIT_NAMES, options.withoutFeatures), undefined, options);
   }
 
   /**
@@ -161,13 +194,16 @@ export class GpuDevice implements DeviceOwner {
    * one (see devicePool.ts), else a new one on the adapter `find` returns (undefined when none).
    */
   static async open(kind: string, find: () => Promise<FoundAdapter | undefined>, options: DeviceOptions = {}): Promise<GpuDevice | undefined> {
-    let entry = takeIdleDevice(kind);
+    // a device without some features is another kind of device: it is pooled apart
+    const without = [...(options.withoutFeatures ?? [])].sort();
+    const poolKind = without.length > 0 ? `${kind} without ${without.join(',')}` : kind;
+    let entry = takeIdleDevice(poolKind);
     if (!entry) {
       const found = await find();
       if (!found) return undefined;
-      entry = await requestDevice(found, LIMIT_NAMES);
+      entry = await requestDevice(found, LIMIT_NAMES, without);
     }
-    return new GpuDevice(entry, kind, options);
+    return new GpuDevice(entry, poolKind, options);
   }
 
   // ---------------------------------------------------------------- errors and lifecycle
@@ -345,7 +381,8 @@ export class GpuDevice implements DeviceOwner {
   bindRange(s: GpuStorage, start: number, count: number, elemBytes = 4): BoundRange {
     const startByte = start * elemBytes;
     const aligned = Math.floor(startByte / this.offsetAlignment) * this.offsetAlignment;
-    const size = Math.max(4, startByte + count * elemBytes - aligned);
+    // a storage binding's size is a multiple of 4 bytes (2-byte elements may end mid-word)
+    const size = Math.max(4, Math.ceil((startByte + count * elemBytes - aligned) / 4) * 4);
     if (size > this.maxBindingBytes) {
       throw new RangeError(`webgpu: internal chunking error: binding of ${size} bytes exceeds ${this.maxBindingBytes}`);
     }
@@ -367,13 +404,19 @@ export class GpuDevice implements DeviceOwner {
 
   // ---------------------------------------------------------------- pipelines and uniforms
 
-  pipeline(shader: string, entryPoint = 'main', constants: Record<string, number> = {}): GPUComputePipeline {
+  /**
+   * The compute pipeline of shaders/SHADER.wgsl at `entryPoint` with these override constants,
+   * compiled once per device. `includes` swaps included files for a variant (see shaderSource.ts);
+   * launches of such a pipeline are counted in stats().variantDispatches.
+   */
+  pipeline(shader: string, entryPoint = 'main', constants: Record<string, number> = {}, includes: IncludeSwaps = {}): GPUComputePipeline {
     this.checkAlive();
-    const key = `${shader}:${entryPoint}:${JSON.stringify(constants)}`;
+    const swaps = Object.keys(includes).length > 0 ? `:${JSON.stringify(includes)}` : '';
+    const key = `${shader}:${entryPoint}:${JSON.stringify(constants)}${swaps}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      p = this.scoped(`shader '${shader}' (entry '${entryPoint}')`, () => {
-        const module = this.device.createShaderModule({ code: shaderSource(shader), label: shader });
+      p = this.scoped(`shader '${shader}' (entry '${entryPoint}'${swaps ? `, with ${Object.values(includes).join(', ')}` : ''})`, () => {
+        const module = this.device.createShaderModule({ code: shaderSource(shader, includes), label: shader });
         return this.device.createComputePipeline({
           layout: 'auto',
           compute: { module, entryPoint, constants },
@@ -382,6 +425,8 @@ export class GpuDevice implements DeviceOwner {
       });
       this.pipelines.set(key, p);
     }
+    // pipelines outlive a context with their device: the tag is this context's
+    if (swaps && !this.variantOf.has(p)) this.variantOf.set(p, Object.values(includes).join('+'));
     return p;
   }
 
@@ -467,6 +512,8 @@ export class GpuDevice implements DeviceOwner {
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     this.encodedLabels.push(label);
+    const variant = this.variantOf.get(pipeline);
+    if (variant) this.variantDispatches[variant] = (this.variantDispatches[variant] ?? 0) + 1;
     if (++this.dispatchCount >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
@@ -548,6 +595,9 @@ export class GpuDevice implements DeviceOwner {
   stats() {
     let pooledBuffers = 0;
     for (const list of this.pool.values()) pooledBuffers += list.length;
-    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBuffers, pooledBytes: this.pooledBytes };
+    return {
+      liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBuffers, pooledBytes: this.pooledBytes,
+      variantDispatches: { ...this.variantDispatches },
+    };
   }
 }

@@ -29,16 +29,25 @@ export interface PooledDevice {
 /** idle devices by adapter kind (see `adapterKind`); one per kind is enough for sequential use */
 const idle = new Map<string, PooledDevice>();
 
-/** Requests a device with the adapter's real limits (not WebGPU's small defaults). */
-export async function requestDevice(found: FoundAdapter, limitNames: readonly string[]): Promise<PooledDevice> {
+/**
+ * Optional features ncgpu asks for wherever the adapter has them: timestamp queries (ncgpu bench
+ * times passes on the GPU itself), subgroups (the reductions' subgroup variants) and shader-f16
+ * (matmul's f16 precision).
+ */
+export const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
+
+/**
+ * Requests a device with the adapter's real limits (not WebGPU's small defaults) and the
+ * OPTIONAL_FEATURES it has, less `withoutFeatures`.
+ */
+export async function requestDevice(found: FoundAdapter, limitNames: readonly string[], withoutFeatures: readonly string[] = []): Promise<PooledDevice> {
   const requiredLimits: Record<string, number> = {};
   for (const name of limitNames) {
     if (name.startsWith('min')) continue; // alignment limits are minima: keep the default
     const value = (found.adapter.limits as unknown as Record<string, unknown>)[name];
     if (typeof value === 'number') requiredLimits[name] = value;
   }
-  // timestamp queries where the adapter has them: ncgpu bench times passes on the GPU itself
-  const requiredFeatures: GPUFeatureName[] = found.adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => found.adapter.features.has(f) && !withoutFeatures.includes(f)) as GPUFeatureName[];
   const device = await withDawnMessages('device', () => found.adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'ncgpu' }));
   const entry: PooledDevice = { found, device, pipelines: new Map() };
   // one listener of each kind for the device's whole life, forwarding to whoever uses it now

@@ -133,7 +133,7 @@ export function encodeAgop(dev: GpuDevice, args: AgopArgs): void {
       }
 
       const wCall: GemmCall = { ...gemmCall(b, n, d, pm, d, x, d, w, n), transB: true };
-      const wPlan = planGemm(dev, wCall);
+      const wPlan = planGemm(dev, wCall, 'distance');
       if (wPlan.bk < d) {
         throw new RangeError(`webgpu: agop: one row of ${d} features does not fit a storage binding; use the cpu backend`);
       }

@@ -8,8 +8,10 @@
  * stride times the group size) fit one binding; k slices after the first accumulate with
  * beta = 1. Without chunking this is one dispatch of the whole (batched) product.
  */
+import type { GemmPrecision } from '../../types.js';
 import type { GpuDevice } from '../device.js';
 import { assertDistinct, bindingCap, f32, fitBlock, packParams, type View } from './common.js';
+import { chooseTiles, type GemmTiles } from './gemmTiles.js';
 
 /** A GEMM operand: storage view, stored row length and element stride between batch items. */
 export interface GemmOperand extends View {
@@ -30,51 +32,8 @@ export interface GemmCall {
   a: GemmOperand;
   b: GemmOperand;
   c: GemmOperand;
-}
-
-/**
- * Workgroup tile TILE_M x TILE_N over a TILE_K slice, WG_M x WG_N invocations, each owning a
- * (TILE_M / WG_M) x (TILE_N / WG_N) register block (4 or 8 on each side).
- */
-export interface GemmTiles {
-  name: string;
-  tileM: number;
-  tileN: number;
-  tileK: number;
-  wgM: number;
-  wgN: number;
-}
-
-/** 8 x 8 per invocation: the fewest workgroup-memory reads per FMA; for large outputs on GPUs. */
-export const TILES_128: GemmTiles = { name: '128x128', tileM: 128, tileN: 128, tileK: 16, wgM: 16, wgN: 16 };
-/** 8 x 4 per invocation: twice the workgroups of 128 x 128; the fastest tile on llvmpipe. */
-export const TILES_128x64: GemmTiles = { name: '128x64', tileM: 128, tileN: 64, tileK: 16, wgM: 16, wgN: 16 };
-/** 4 x 4 per invocation: four times the workgroups of 128 x 128, for mid-sized outputs. */
-export const TILES_64: GemmTiles = { name: '64x64', tileM: 64, tileN: 64, tileK: 16, wgM: 16, wgN: 16 };
-/** Few columns (n <= 16: matrix times a handful of vectors). */
-export const TILES_TALL: GemmTiles = { name: '256x16', tileM: 256, tileN: 16, tileK: 16, wgM: 64, wgN: 4 };
-/** Few rows (m <= 16: e.g. one-hot class sums, K x N class statistics). */
-export const TILES_WIDE: GemmTiles = { name: '16x256', tileM: 16, tileN: 256, tileK: 16, wgM: 4, wgN: 64 };
-
-/**
- * A bigger register block does more FMAs per workgroup-memory read, but a tile that leaves
- * multiprocessors idle loses more than that gains. WebGPU does not report the multiprocessor
- * count, so the thresholds assume a large GPU (132 SMs on an H100): the largest tile that still
- * gives about two workgroups per SM (128 x 128), or one (128 x 64), else 64 x 64.
- */
-const WORKGROUPS_PER_WAVE = 132;
-
-function workgroups(tiles: GemmTiles, m: number, n: number, batch: number): number {
-  return Math.ceil(m / tiles.tileM) * Math.ceil(n / tiles.tileN) * batch;
-}
-
-export function chooseTiles(dev: GpuDevice, m: number, n: number, batch: number): GemmTiles {
-  if (n <= 16 && m > 64) return TILES_TALL;
-  if (m <= 16 && n > 64) return TILES_WIDE;
-  if (dev.adapter.software) return TILES_128x64;
-  if (workgroups(TILES_128, m, n, batch) >= 2 * WORKGROUPS_PER_WAVE) return TILES_128;
-  if (workgroups(TILES_128x64, m, n, batch) >= WORKGROUPS_PER_WAVE) return TILES_128x64;
-  return TILES_64;
+  /** 'f16': A and B are f16 storage (see gemmF16.ts); C is f32 either way (default 'f32') */
+  precision?: GemmPrecision;
 }
 
 export interface GemmPlan {
@@ -89,12 +48,12 @@ export interface GemmPlan {
   bb: number;
 }
 
-function spanA(call: GemmCall, bm: number, bk: number): number {
+export function spanA(call: GemmCall, bm: number, bk: number): number {
   if (call.k === 0) return 1;
   return call.transA ? (bk - 1) * call.a.ld + bm : (bm - 1) * call.a.ld + bk;
 }
 
-function spanB(call: GemmCall, bk: number, bn: number): number {
+export function spanB(call: GemmCall, bk: number, bn: number): number {
   if (call.k === 0) return 1;
   return call.transB ? (bn - 1) * call.b.ld + bk : (bk - 1) * call.b.ld + bn;
 }
@@ -103,7 +62,12 @@ function spanC(call: GemmCall, bm: number, bn: number): number {
   return (bm - 1) * call.c.ld + bn;
 }
 
-export function planGemm(dev: GpuDevice, call: GemmCall, tiles = chooseTiles(dev, call.m, call.n, call.batch)): GemmPlan {
+/**
+ * Block sizes and tiles of a GEMM call; `shader` is its epilogue's shader, whose tuned tiles
+ * apply (see gemmTiles.ts).
+ */
+export function planGemm(dev: GpuDevice, call: GemmCall, shader = 'matmul'): GemmPlan {
+  const tiles = chooseTiles(dev, call.m, call.n, call.batch, shader);
   const cap = bindingCap(dev);
   const maxWg = dev.maxWorkgroupsPerDim;
   let bm = Math.min(call.m, maxWg * tiles.tileM);
@@ -145,6 +109,9 @@ export interface GemmEpilogue {
   block(m0: number, mb: number, n0: number, nb: number): EpilogueBlock;
 }
 
+/** gemm_core on f16 inputs */
+const F16_INPUTS = { gemm_precision: 'gemm_precision_f16' };
+
 const MATMUL: GemmEpilogue = {
   shader: 'matmul',
   label: 'gemm',
@@ -153,12 +120,17 @@ const MATMUL: GemmEpilogue = {
   block: () => ({ bindings: [], offRow: 0, offCol: 0 }),
 };
 
-/** Queues C = alpha op(A) op(B) + beta C (or a fused epilogue) in as many launches as the plan needs. */
-export function encodeGemm(dev: GpuDevice, call: GemmCall, plan = planGemm(dev, call), epilogue = MATMUL): void {
+/**
+ * Queues C = alpha op(A) op(B) + beta C (or a fused epilogue) in as many launches as the plan
+ * (by default planGemm's for the epilogue's shader) needs.
+ */
+export function encodeGemm(dev: GpuDevice, call: GemmCall, givenPlan?: GemmPlan, epilogue = MATMUL): void {
   const { m, n, k, batch, a, b, c, transA, transB } = call;
   if (m === 0 || n === 0 || batch === 0) return;
   assertDistinct('gemm', c, a, b);
-  const { tiles, bm, bn, bk, bb } = plan;
+  const { tiles, bm, bn, bk, bb } = givenPlan ?? planGemm(dev, call, epilogue.shader);
+  const f16 = call.precision === 'f16';
+  const inBytes = f16 ? 2 : 4;
   const pipeline = dev.pipeline(epilogue.shader, 'main', {
     TRANS_A: transA ? 1 : 0,
     TRANS_B: transB ? 1 : 0,
@@ -168,7 +140,7 @@ export function encodeGemm(dev: GpuDevice, call: GemmCall, plan = planGemm(dev, 
     WG_M: tiles.wgM,
     WG_N: tiles.wgN,
     ...epilogue.constants,
-  });
+  }, f16 ? F16_INPUTS : {});
   const kSteps = k === 0 ? [[0, 0]] : Array.from({ length: Math.ceil(k / bk) }, (_, i) => [i * bk, Math.min(bk, k - i * bk)]);
   for (let b0 = 0; b0 < batch; b0 += bb) {
     const gb = Math.min(bb, batch - b0);
@@ -181,8 +153,8 @@ export function encodeGemm(dev: GpuDevice, call: GemmCall, plan = planGemm(dev, 
           const aStart = a.off + b0 * a.stride + (k === 0 ? 0 : transA ? k0 * a.ld + m0 : m0 * a.ld + k0);
           const bStart = b.off + b0 * b.stride + (k === 0 ? 0 : transB ? n0 * b.ld + k0 : k0 * b.ld + n0);
           const cStart = c.off + b0 * c.stride + m0 * c.ld + n0;
-          const bindA = dev.bindRange(a.s, aStart, (gb - 1) * a.stride + spanA(call, mb, kb));
-          const bindB = dev.bindRange(b.s, bStart, (gb - 1) * b.stride + spanB(call, kb, nb));
+          const bindA = dev.bindRange(a.s, aStart, (gb - 1) * a.stride + spanA(call, mb, kb), inBytes);
+          const bindB = dev.bindRange(b.s, bStart, (gb - 1) * b.stride + spanB(call, kb, nb), inBytes);
           const bindC = dev.bindRange(c.s, cStart, (gb - 1) * c.stride + spanC(call, mb, nb));
           const extra = epilogue.block(m0, mb, n0, nb);
           const params = packParams([

@@ -1,22 +1,12 @@
 /**
  * Launch helpers shared by the nn kernel modules (shaders/nn_*.wgsl): the row-kernel uniform
- * block of nn_row_core.wgsl, invocations per row, and blocks of whole rows that fit one binding.
+ * block of nn_row_core.wgsl and blocks of whole rows that fit one binding (how a row kernel
+ * launches is rowLaunch.ts's).
  * Rows are never split: a network's activation row (its width) is far below a binding, and a
  * row longer than one is reported instead of being computed in pieces.
  */
 import type { GpuDevice } from '../device.js';
-import { bindingCap, f32, forEachRange, nextPow2, packParams } from './common.js';
-
-export const NN_WG = 256;
-
-/**
- * Invocations per row: about 16 elements each on a GPU, about 64 on a CPU rasterizer (where
- * every invocation and barrier costs real time); the same choice as rows.ts.
- */
-export function nnThreadsPerRow(dev: GpuDevice, cols: number): number {
-  const perThread = dev.adapter.software ? 64 : 16;
-  return Math.min(NN_WG, nextPow2(Math.max(1, Math.ceil(cols / perThread))));
-}
+import { bindingCap, f32, forEachRange, packParams } from './common.js';
 
 /** Calls fn(r0, rb) over blocks of whole rows whose span (rb * cols elements) fits one binding. */
 export function forEachRowBlock(dev: GpuDevice, what: string, rows: number, cols: number, fn: (r0: number, rb: number) => void): void {

@@ -7,7 +7,8 @@
 import type { GpuDevice } from '../device.js';
 import { assertDistinct, foldedGroups, type View } from './common.js';
 import { sumPartials } from './softmaxCe.js';
-import { forEachRowBlock, NN_WG, nnRowParams, nnThreadsPerRow } from './nnCommon.js';
+import { forEachRowBlock, nnRowParams } from './nnCommon.js';
+import { rowLaunch } from './rowLaunch.js';
 
 function encodeRowLoss(
   dev: GpuDevice, entry: 'ce_rows' | 'mse_rows', what: string, z: View, y: View, yPerRow: number,
@@ -16,9 +17,9 @@ function encodeRowLoss(
   assertDistinct(what, grad, z, y);
   assertDistinct(what, loss, z, y, grad);
   if (n === 0 || k === 0) return;
-  const tpr = nnThreadsPerRow(dev, k);
-  const rowsPerGroup = NN_WG / tpr;
-  const pipeline = dev.pipeline('nn_loss', entry, { TPR: tpr });
+  const launch = rowLaunch(dev, k);
+  const rowsPerGroup = launch.rowsPerGroup;
+  const pipeline = dev.pipeline('nn_loss', entry, launch.constants, launch.includes);
   const blocks: [number, number][] = [];
   forEachRowBlock(dev, what, n, k, (r0, rb) => blocks.push([r0, rb]));
   const count = blocks.reduce((s, [, rb]) => s + Math.ceil(rb / rowsPerGroup), 0);

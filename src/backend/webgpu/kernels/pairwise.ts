@@ -69,7 +69,7 @@ export function encodePairwise(dev: GpuDevice, args: PairwiseArgs): void {
       b: { ...z, ld: d, stride: 0 },
       c: { ...out, ld: m, stride: 0 },
     };
-    const plan = planGemm(dev, call);
+    const plan = planGemm(dev, call, 'distance');
     const scale = kernelScale(kernel, bandwidth);
     const code = PAIRWISE_KERNEL_CODES[kernel];
     if (plan.bk >= d) {

@@ -1,26 +1,18 @@
 /**
- * Host side of shaders/rows.wgsl: row norms, row dot products and row normalization.
+ * Host side of shaders/rows.wgsl: row norms, row dot products and row normalization (launched as
+ * rowLaunch.ts says: on subgroup operations where the device has them).
  *
  * Whole rows that fit one binding are processed in row blocks, one launch per block. A row
  * longer than a binding is summed in column blocks that accumulate into the output, and
  * normalized in a second, elementwise pass.
  */
 import type { GpuDevice } from '../device.js';
-import { assertDistinct, assertInPlaceOrDistinct, bindingCap, fitBlock, foldedGroups, nextPow2, packParams, type View } from './common.js';
+import { assertDistinct, assertInPlaceOrDistinct, bindingCap, fitBlock, foldedGroups, packParams, type View } from './common.js';
 import { encodeUnary, OP_SQRT } from './elementwise.js';
+import { rowLaunch } from './rowLaunch.js';
 
-const WG = 256;
 const FLAG_ACCUMULATE = 1;
 const FLAG_SQRT = 2;
-
-/**
- * Invocations per row: about 16 elements each on a GPU (enough loads in flight per row, short
- * trees), about 64 on a CPU rasterizer, where every invocation and barrier costs real time.
- */
-function threadsPerRow(dev: GpuDevice, cols: number): number {
-  const perThread = dev.adapter.software ? 64 : 16;
-  return Math.min(WG, nextPow2(Math.max(1, Math.ceil(cols / perThread))));
-}
 
 function rowParams(rows: number, cols: number, ld: number, offX: number, offB: number, offOut: number, groupsX: number, flags: number) {
   return packParams([rows, cols, ld, offX, offB, offOut, groupsX, flags]);
@@ -54,8 +46,8 @@ function rangeOf(block: RowBlock, cols: number): [number, number] {
 export function encodeRowSumSq(dev: GpuDevice, x: View, rows: number, cols: number, out: View, squared: boolean): void {
   if (rows === 0) return;
   assertDistinct('rowNorms', out, x);
-  const tpr = threadsPerRow(dev, cols);
-  const pipeline = dev.pipeline('rows', 'row_sumsq', { TPR: tpr });
+  const launch = rowLaunch(dev, cols);
+  const pipeline = dev.pipeline('rows', 'row_sumsq', launch.constants, launch.includes);
   const blocks = rowBlocks(dev, rows, cols);
   const split = blocks.some((b) => b.cb < cols);
   for (const block of blocks) {
@@ -63,7 +55,7 @@ export function encodeRowSumSq(dev: GpuDevice, x: View, rows: number, cols: numb
     const bx = dev.bindRange(x.s, x.off + start, count);
     const bo = dev.bindRange(out.s, out.off + block.r0, block.rb);
     const flags = (block.c0 > 0 ? FLAG_ACCUMULATE : 0) | (!squared && !split ? FLAG_SQRT : 0);
-    const groups = foldedGroups(dev, block.rb, WG / tpr);
+    const groups = foldedGroups(dev, block.rb, launch.rowsPerGroup);
     dev.dispatch('rowNorms', pipeline, rowParams(block.rb, block.cb, cols, bx.elemOffset, 0, bo.elemOffset, groups[0], flags), [bx.binding, bo.binding], groups);
   }
   if (!squared && split) encodeUnary(dev, OP_SQRT, out, out, rows, 1);
@@ -73,15 +65,15 @@ export function encodeRowSumSq(dev: GpuDevice, x: View, rows: number, cols: numb
 export function encodeRowDot(dev: GpuDevice, a: View, b: View, rows: number, cols: number, out: View): void {
   if (rows === 0) return;
   assertDistinct('rowDot', out, a, b);
-  const tpr = threadsPerRow(dev, cols);
-  const pipeline = dev.pipeline('rows', 'row_dot', { TPR: tpr });
+  const launch = rowLaunch(dev, cols);
+  const pipeline = dev.pipeline('rows', 'row_dot', launch.constants, launch.includes);
   for (const block of rowBlocks(dev, rows, cols)) {
     const [start, count] = rangeOf(block, cols);
     const ba = dev.bindRange(a.s, a.off + start, count);
     const bb = dev.bindRange(b.s, b.off + start, count);
     const bo = dev.bindRange(out.s, out.off + block.r0, block.rb);
     const flags = block.c0 > 0 ? FLAG_ACCUMULATE : 0;
-    const groups = foldedGroups(dev, block.rb, WG / tpr);
+    const groups = foldedGroups(dev, block.rb, launch.rowsPerGroup);
     dev.dispatch('rowDot', pipeline, rowParams(block.rb, block.cb, cols, ba.elemOffset, bb.elemOffset, bo.elemOffset, groups[0], flags), [ba.binding, bb.binding, bo.binding], groups);
   }
 }
@@ -92,13 +84,13 @@ export function encodeRowNormalize(dev: GpuDevice, x: View, rows: number, cols: 
   const inPlace = assertInPlaceOrDistinct('rowNormalize', out, x);
   const blocks = rowBlocks(dev, rows, cols);
   if (blocks.every((b) => b.cb === cols)) {
-    const tpr = threadsPerRow(dev, cols);
-    const pipeline = dev.pipeline('rows', inPlace ? 'row_normalize_inplace' : 'row_normalize', { TPR: tpr });
+    const launch = rowLaunch(dev, cols);
+    const pipeline = dev.pipeline('rows', inPlace ? 'row_normalize_inplace' : 'row_normalize', launch.constants, launch.includes);
     for (const block of blocks) {
       const [start, count] = rangeOf(block, cols);
       const bo = dev.bindRange(out.s, out.off + start, count);
       const bx = inPlace ? bo : dev.bindRange(x.s, x.off + start, count);
-      const groups = foldedGroups(dev, block.rb, WG / tpr);
+      const groups = foldedGroups(dev, block.rb, launch.rowsPerGroup);
       const params = rowParams(block.rb, cols, cols, bx.elemOffset, 0, bo.elemOffset, groups[0], 0);
       dev.dispatch('rowNormalize', pipeline, params, inPlace ? [bo.binding] : [bx.binding, bo.binding], groups);
     }

@@ -7,10 +7,12 @@
  * the work. Otherwise columns are taken in blocks and rows in row blocks whose bound range fits:
  * a statistics pass per row block (running max and sums of exponentials), a gradient pass per row
  * block, and a loss pass. The per-workgroup loss partials are then summed, 4096 per workgroup,
- * until one value is left, which is scaled by 1/N and written to the loss slot.
+ * until one value is left, which is scaled by 1/N and written to the loss slot. The workgroup sums
+ * run on subgroup operations where the device has them.
  */
 import type { GpuDevice, GpuStorage } from '../device.js';
 import { assertDistinct, bindingCap, f32, foldedGroups, forEachRange, packParams, type View } from './common.js';
+import { groupSumIncludes } from './rowLaunch.js';
 
 const WG = 256;
 const SUM_PER_GROUP = 4096;
@@ -61,7 +63,7 @@ export function encodeSoftmaxCe(dev: GpuDevice, z: View, k: number, n: number, l
     const blockCols = Math.min(n, fusedCols);
     count = partialCount(blockCols);
     partials = dev.alloc(count * 4);
-    const pipeline = dev.pipeline('softmax_ce', 'ce_fused');
+    const pipeline = dev.pipeline('softmax_ce', 'ce_fused', {}, groupSumIncludes(dev));
     let p0 = 0;
     forEachRange(n, blockCols, (c0, cb) => {
       const span = (k - 1) * n + cb;
@@ -82,7 +84,7 @@ export function encodeSoftmaxCe(dev: GpuDevice, z: View, k: number, n: number, l
     const stats = dev.alloc(4 * blockCols * 4);
     const statsPipe = dev.pipeline('softmax_ce', 'ce_stats');
     const gradPipe = dev.pipeline('softmax_ce', 'ce_grad');
-    const lossPipe = dev.pipeline('softmax_ce', 'ce_loss');
+    const lossPipe = dev.pipeline('softmax_ce', 'ce_loss', {}, groupSumIncludes(dev));
     let p0 = 0;
     forEachRange(n, blockCols, (c0, cb) => {
       const rowsPerBlock = Math.floor((cap - cb) / n) + 1;
@@ -120,7 +122,7 @@ export function encodeSoftmaxCe(dev: GpuDevice, z: View, k: number, n: number, l
 /** Adds `count` partials level by level; the last level writes total * scale to `out`. */
 export function sumPartials(dev: GpuDevice, partials: GpuStorage, count: number, out: View, scale: number): void {
   const cap = bindingCap(dev);
-  const pipeline = dev.pipeline('softmax_ce', 'ce_sum');
+  const pipeline = dev.pipeline('softmax_ce', 'ce_sum', {}, groupSumIncludes(dev));
   // ranges that start on a multiple of SUM_PER_GROUP map onto whole output groups
   const step = cap >= SUM_PER_GROUP ? Math.floor(cap / SUM_PER_GROUP) * SUM_PER_GROUP : cap;
   let src = partials;
