@@ -18,7 +18,9 @@ describe('ncgpu bench', () => {
     const r = run(['all', '--backend', 'cpu', '--sizes', '64', '--repeats', '2', '--json', json]);
     expect(r.status, r.stderr).toBe(0);
     const rows = rowsOf(json);
+    // the f16 GEMM is a GPU op: 'all' skips it on cpu and says so
     expect(rows.map((x) => x.op)).toEqual(['gemm', 'kernel', 'agop', 'ufm-step', 'mlp-step']);
+    expect(r.stdout).toMatch(/^gemm-f16: skipped \(a GPU op\)$/m);
     for (const x of rows) {
       expect(x.size).toBe(64);
       expect(x.gflops as number).toBeGreaterThan(0);
@@ -70,6 +72,22 @@ describe('ncgpu bench', () => {
     expect(row!.gflops as number).toBeGreaterThan(0);
   });
 
+  it('times the f16-input GEMM where the device has shader-f16, against the cpu GEMM of the same f16 values', () => {
+    const json = join(dir, 'f16.json');
+    const r = run(['gemm-f16', '--backend', 'webgpu-software', '--sizes', '67', '--repeats', '2', '--json', json]);
+    if (process.env.NCGPU_SOFTWARE_LANE === 'vulkan') {
+      expect(r.status, r.stderr).toBe(0);
+      const [row] = rowsOf(json);
+      expect(row!.shape).toBe('67 x 67 x 67, f16 inputs, f32 accumulation');
+      // inputs on the f16 grid: only the f32 accumulation order differs
+      expect(row!.relativeErrorVsCpu as number).toBeLessThan(1e-5);
+    } else {
+      // the OpenGL ES lane has no shader-f16: a clear error, not a silent f32 GEMM
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/shader-f16/);
+    }
+  });
+
   it('knows the FP32 peak of common data-centre GPUs by adapter name', () => {
     expect(knownFp32Peak('NVIDIA H100 80GB HBM3')).toBeCloseTo(66.9e12, -6);
     expect(knownFp32Peak('NVIDIA H100 PCIe')).toBeCloseTo(51.2e12, -6);
@@ -79,7 +97,7 @@ describe('ncgpu bench', () => {
   it('names a bad op or option', () => {
     const bad = run(['fft', '--backend', 'cpu']);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/the op must be one of gemm, kernel, agop, ufm-step, mlp-step or all, got 'fft'/);
+    expect(bad.stderr).toMatch(/the op must be one of gemm, gemm-f16, kernel, agop, ufm-step, mlp-step or all, got 'fft'/);
     const sizes = run(['gemm', '--backend', 'cpu', '--sizes', '0']);
     expect(sizes.status).toBe(1);
     expect(sizes.stderr).toMatch(/--sizes/);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matmul, type Context } from '../src/index.js';
 import { Rng } from '../src/random.js';
+import { roundToF16 } from '../src/data/f16.js';
 import { context, expectClose, f32, gemmRef, gemmTol, randn } from './helpers.js';
 
 const probe = await context('webgpu-software');
@@ -13,19 +14,7 @@ const hasF16 = probe.info().gpuFeatures!.f16Gemm;
 await probe.dispose();
 const skipped = hasF16 ? '' : ' (skipped: this adapter has no shader-f16; npm run test:vulkan runs it on lavapipe)';
 
-/** x rounded to the nearest f16 (ties to even), magnitudes beyond 65504 clamped to it as the kernel does. */
-function f16Round(x: number): number {
-  const ax = Math.min(Math.abs(x), 65504);
-  if (ax === 0) return x;
-  // spacing of f16 values around ax: 2^(e - 10), with subnormals below 2^-14
-  const ulp = 2 ** (Math.max(Math.floor(Math.log2(ax)), -14) - 10);
-  const q = ax / ulp;
-  const low = Math.floor(q);
-  const r = q - low > 0.5 || (q - low === 0.5 && low % 2 === 1) ? low + 1 : low;
-  return Math.sign(x) * r * ulp;
-}
-
-const rounded = (a: ArrayLike<number>) => Float64Array.from(a, f16Round);
+const rounded = (a: ArrayLike<number>) => Float64Array.from(a, roundToF16);
 
 describe.skipIf(!hasF16)(`matmul precision 'f16' on the software GPU${skipped}`, () => {
   let ctx: Context;

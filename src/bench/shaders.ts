@@ -17,11 +17,12 @@ import { mlp } from '../nn/models/mlp.js';
 import { crossEntropyObjective } from '../nn/objective.js';
 import { sgd } from '../nn/optim.js';
 import { randomUfmParameters } from '../ufm/init.js';
+import { roundToF16 } from '../data/f16.js';
 import { UfmModel } from '../ufm/model.js';
 import { UfmWorkspace } from '../ufm/step.js';
 
 /** The ops `ncgpu bench` measures. */
-export const BENCH_OPS = ['gemm', 'kernel', 'agop', 'ufm-step', 'mlp-step'] as const;
+export const BENCH_OPS = ['gemm', 'gemm-f16', 'kernel', 'agop', 'ufm-step', 'mlp-step'] as const;
 /** One of BENCH_OPS. */
 export type BenchOp = (typeof BENCH_OPS)[number];
 
@@ -96,6 +97,8 @@ export interface Prepared {
   bytes: number;
   /** uploads the inputs to a context (outside the timing) */
   stage: (ctx: Context) => Staged;
+  /** how the cpu backend computes the reference, when not by `stage` (an op the cpu does not run) */
+  referenceStage?: (ctx: Context) => Staged;
 }
 
 /** An op that maps uploaded inputs to a new matrix each run. */
@@ -219,6 +222,17 @@ export function prepare(op: BenchOp, size: number, seed: number): Prepared {
       stage: pure((ctx) => [ctx.matrix(a, [size, size]), ctx.matrix(b, [size, size])], ([A, B]) => matmul(A!, B!)),
     };
   }
+  if (op === 'gemm-f16') {
+    // inputs already on the f16 grid, so the reference is the f32 GEMM of the same values
+    const a = normals(size * size).map(roundToF16);
+    const b = normals(size * size).map(roundToF16);
+    const upload = (ctx: Context) => [ctx.matrix(a, [size, size]), ctx.matrix(b, [size, size])];
+    return {
+      shape: `${size} x ${size} x ${size}, f16 inputs, f32 accumulation`, flops: 2 * size ** 3, bytes: 8 * size * size,
+      stage: pure(upload, ([A, B]) => matmul(A!, B!, { precision: 'f16' })),
+      referenceStage: pure(upload, ([A, B]) => matmul(A!, B!)),
+    };
+  }
   if (op === 'kernel') {
     const d = KERNEL_FEATURES;
     const x = normals(size * d).map((v) => v / Math.sqrt(d));
@@ -238,8 +252,8 @@ export function prepare(op: BenchOp, size: number, seed: number): Prepared {
 }
 
 /** The op's result on a fresh staging on `ctx` (one run from the same inputs on every backend). */
-export async function resultOn(ctx: Context, p: Prepared): Promise<Float32Array> {
-  const staged = p.stage(ctx);
+export async function resultOn(ctx: Context, p: Prepared, stage = p.stage): Promise<Float32Array> {
+  const staged = stage(ctx);
   try {
     return await staged.result();
   } finally {
@@ -293,7 +307,7 @@ export interface BenchOptions {
 export async function cpuReference(p: Prepared): Promise<Float32Array> {
   const cpu = await createContext({ backend: 'cpu' });
   try {
-    return await resultOn(cpu, p);
+    return await resultOn(cpu, p, p.referenceStage ?? p.stage);
   } finally {
     await cpu.dispose();
   }

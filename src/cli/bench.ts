@@ -19,6 +19,7 @@ import { BACKEND_HELP, backendOption, int, intItem, list, num } from './common/o
 /** Default sizes per op (points, n, or the network's width): quick on a CPU, large enough to load a GPU. */
 const DEFAULT_SIZES: Record<BenchOp, { cpu: number[]; gpu: number[] }> = {
   gemm: { cpu: [256, 1024], gpu: [1024, 4096] },
+  'gemm-f16': { cpu: [256, 1024], gpu: [1024, 4096] },
   kernel: { cpu: [1000, 4000], gpu: [4000, 16000] },
   agop: { cpu: [1000, 2000], gpu: [4000, 10000] },
   'ufm-step': { cpu: [64, 256], gpu: [512, 2048] },
@@ -88,6 +89,10 @@ export async function runBench(what: string, o: BenchCommandOptions): Promise<vo
     const rows: BenchRow[] = [];
     const tuning: TuneRow[] = [];
     for (const op of ops) {
+      if (what === 'all' && op === 'gemm-f16' && !info.gpuFeatures?.f16Gemm) {
+        console.log(`gemm-f16: skipped (${onGpu ? 'this device has no shader-f16' : 'a GPU op'})`);
+        continue;
+      }
       for (const size of sizes ?? DEFAULT_SIZES[op][onGpu ? 'gpu' : 'cpu']) {
         if (o.tune && TUNABLE_OPS[op]) tuning.push(...(await tune(ctx, op, size, repeats, cachePath, peakTflops)));
         const row = await benchOp(ctx, op, size, { repeats, peakTflops });
