@@ -1,5 +1,5 @@
 /**
- * LayerNorm, residual, token and patch embeddings, causal attention and the ResNet (L-RN1),
+ * LayerNorm, residual, token and patch embeddings, causal attention and the ResNet (L-RN1, L-RN2),
  * transformer and vision transformer models on both backends: forward against f64 references
  * where the layer is new, backward against finite differences, captures, and a transformer that
  * learns a task needing attention.
@@ -19,6 +19,7 @@ import { classLabels, crossEntropy } from '../src/nn/loss.js';
 import { mlp } from '../src/nn/models/mlp.js';
 import type { Model } from '../src/nn/models/model.js';
 import { resnet } from '../src/nn/models/resnet.js';
+import { resnet2 } from '../src/nn/models/resnet2.js';
 import { transformer } from '../src/nn/models/transformer.js';
 import { visionTransformer } from '../src/nn/models/vit.js';
 import { defaultPatchSize, patchGrid, patchPieceOrder } from '../src/nn/patches.js';
@@ -208,6 +209,38 @@ describe.each(BACKENDS)('nn models on %s', (backend) => {
     model.dispose();
   });
 
+  it('L-RN2 passes a whole-model gradient check, names its two layers per block and captures X_L = LN(.)', async () => {
+    const model = resnet2(ctx, { inputs: 5, width: 7, depth: 2, outputs: 3, seed: 8 });
+    expect(model.parameters().map((p) => p.name)).toEqual([
+      'stem.weight', 'stem.bias',
+      'blocks.1.linear1.weight', 'blocks.1.linear1.bias', 'blocks.1.linear2.weight', 'blocks.1.linear2.bias',
+      'blocks.2.linear1.weight', 'blocks.2.linear1.bias', 'blocks.2.linear2.weight', 'blocks.2.linear2.bias',
+      'head.weight',
+    ]);
+    const X = ctx.matrix(f32(randn(rng, 9 * 5)), [9, 5]);
+    await expectGradients(ctx, model, X, { h: 2e-3, entries: 8, tol: 3e-2 });
+    const capture = new Map<string, Matrix>();
+    const out = await (await model.forward(X, { capture, training: false })).read();
+    expect([...capture.keys()].sort()).toEqual([...model.captureNames].sort());
+    // post-LN: every block's output and the head's input are normalized rows, and the head reads X_L itself
+    const pen = await capture.get('penultimate')!.read();
+    expectClose(pen, await capture.get('layer.2.output')!.read(), 0, 'penultimate = X_L');
+    for (let i = 0; i < 9; i++) {
+      const r = pen.subarray(i * 7, i * 7 + 7);
+      const mean = r.reduce((s, v) => s + v, 0) / 7;
+      expect(Math.abs(mean)).toBeLessThan(1e-5);
+      expect(Math.abs(r.reduce((s, v) => s + (v - mean) ** 2, 0) / 7 - 1)).toBeLessThan(1e-3);
+    }
+    const W = await model.head.weight.value.read();
+    const logits = Array.from({ length: 9 * 3 }, (_, e) => {
+      const [i, k] = [Math.floor(e / 3), e % 3];
+      return pen.subarray(i * 7, i * 7 + 7).reduce((s, v, j) => s + v * W[k * 7 + j]!, 0);
+    });
+    expectClose(out, logits, 1e-5, 'out = W_L X_L');
+    for (const m of capture.values()) m.dispose();
+    model.dispose();
+  });
+
   it('the vision transformer passes a whole-model gradient check and captures the last patch', async () => {
     const image = { channels: 2, height: 6, width: 9 };
     const model = visionTransformer(ctx, { image, patchSize: 3, width: 6, depth: 2, outputs: 3, seed: 9 });
@@ -239,6 +272,7 @@ describe.each(BACKENDS)('nn models on %s', (backend) => {
       ['mlp', mlp(ctx, { inputs: 7, width: 9, depth: 3, outputs: 4, seed: 4 }), ctx.matrix(f32(randn(rng, 6 * 7)), [6, 7])],
       ['resnet', resnet(ctx, { inputs: 7, width: 8, depth: 2, outputs: 4, seed: 5 }), ctx.matrix(f32(randn(rng, 6 * 7)), [6, 7])],
       ['transformer', transformer(ctx, { vocab: 5, seqLen: 4, width: 8, depth: 2, outputs: 5, seed: 6 }), ctx.matrix(f32([0, 1, 2, 3, 4, 3, 2, 1, 1, 1, 0, 4]), [3, 4])],
+      ['resnet2', resnet2(ctx, { inputs: 7, width: 8, depth: 2, outputs: 4, seed: 5 }), ctx.matrix(f32(randn(rng, 6 * 7)), [6, 7])],
       ['vit', visionTransformer(ctx, { image: { channels: 1, height: 4, width: 6 }, patchSize: 2, width: 8, depth: 2, outputs: 4, seed: 6 }), ctx.matrix(f32(randn(rng, 3 * 24)), [3, 24])],
     ];
     for (const [name, model, X] of cases) {
@@ -276,6 +310,7 @@ describe.each(BACKENDS)('nn models on %s', (backend) => {
     for (const make of [
       () => resnet(ctx, { inputs: 4, width: 6, depth: 2, outputs: 3, seed: 1 }),
       () => transformer(ctx, { vocab: 4, seqLen: 3, width: 6, depth: 2, outputs: 3, seed: 1 }),
+      () => resnet2(ctx, { inputs: 4, width: 6, depth: 2, outputs: 3, seed: 1 }),
       () => visionTransformer(ctx, { image: { channels: 1, height: 2, width: 2 }, patchSize: 1, width: 6, depth: 2, outputs: 3, seed: 1 }),
     ]) {
       const model = make();

@@ -21,6 +21,7 @@ export { sgd, adam, type Optimizer, type OptimizerState, type SgdOptions, type A
 export type { Model } from './models/model.js';
 export { mlp, Mlp, type MlpOptions } from './models/mlp.js';
 export { resnet, ResNet, type ResNetOptions } from './models/resnet.js';
+export { resnet2, ResNet2, type ResNet2Options } from './models/resnet2.js';
 export {
   transformer, Transformer, CausalTransformer, type TransformerOptions, type SequenceEmbedding, type CausalTransformerBody,
 } from './models/transformer.js';
