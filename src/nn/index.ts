@@ -41,6 +41,8 @@ export {
 } from './checkpoint.js';
 export { mlpLayerAgops, type LayerAgopOptions } from './layerAgop.js';
 export { headCollapse, COLLAPSE_KEYS, type HeadCollapse } from './experiments/collapse.js';
-export { depthSweep, depthRun, DEPTH_ARCHS, type DepthArch, type DepthSweepSettings, type DepthRun, type DepthRow } from './experiments/depthSweep.js';
+export {
+  depthSweep, depthRun, DEPTH_ARCHS, WEIGHT_DECAY_SCALINGS, type DepthArch, type WeightDecayScaling, type DepthSweepSettings, type DepthRun, type DepthRow,
+} from './experiments/depthSweep.js';
 export { richnessRun, richVsLazy, targetScaling, type RichnessSettings, type RichnessRun } from './experiments/richness.js';
 export { svdNc1, type SvdNc1Settings, type SvdNc1Measurement, type SvdNc1Layer, type SvdNc1Result } from './experiments/svdNc1.js';
