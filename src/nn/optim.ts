@@ -1,7 +1,8 @@
 /**
  * Optimizers over a model's parameters: SGD with momentum and Adam, each update one fused kernel
  * per parameter (src/ops/nn.ts). Weight decay adds lambda theta to the gradient, the exact
- * gradient of loss + lambda/2 ||theta||^2 (SPEC section 5), for parameters with `decay` set;
+ * gradient of loss + lambda/2 ||theta||^2 (SPEC section 5), for parameters with `decay` set, with
+ * lambda times the parameter's `decayScale` where it has one (a per-parameter lambda);
  * frozen parameters are skipped. `step(params, lr)` takes the learning rate of this step (for
  * schedules); without one the configured rate is used.
  *
@@ -123,7 +124,7 @@ abstract class BaseOptimizer implements Optimizer {
       if (p.frozen) continue;
       const s = await this.slotsFor(p);
       s.step++;
-      await this.update(p, s, rate, p.decay ? (this.config.weightDecay ?? 0) : 0);
+      await this.update(p, s, rate, p.decay ? (this.config.weightDecay ?? 0) * decayScaleOf(p, this.kind) : 0);
     }
   }
 
@@ -147,6 +148,13 @@ abstract class BaseOptimizer implements Optimizer {
     for (const s of this.slots.values()) for (const m of Object.values(s.buffers)) m.dispose();
     this.slots.clear();
   }
+}
+
+/** A parameter's multiplier of the weight decay (default 1), checked. */
+function decayScaleOf(p: Parameter, op: string): number {
+  const scale = p.decayScale ?? 1;
+  if (!(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`${op}.step: parameter '${p.name}' has decayScale ${scale}; it must be a finite number >= 0`);
+  return scale;
 }
 
 class Sgd extends BaseOptimizer {

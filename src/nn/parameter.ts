@@ -10,6 +10,8 @@ import type { Parameter } from './module.js';
 export class TrainableParameter implements Parameter {
   readonly grad: Matrix;
   decay: boolean;
+  /** multiplies the optimizer's weight decay for this parameter */
+  decayScale = 1;
   frozen = false;
 
   constructor(

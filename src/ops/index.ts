@@ -11,7 +11,7 @@ export type { SolveMethod } from '../backend/cpu/addon.js';
 export { softmaxCe, classLabels, ClassLabels, type SoftmaxCe, type SoftmaxCeOptions } from './softmaxCe.js';
 export {
   biasAdd, biasGradient, reluBackward, softmaxCeRows, mseLoss, layerNorm, layerNormBackward, rowSoftmax, softmaxBackward,
-  batchMatmul, copyInto, embedding, embeddingBackward, checkTokenIds, sgdUpdate, adamUpdate,
+  batchMatmul, copyInto, embedding, embeddingBackward, checkTokenIds, addPositions, positionsGradient, gatherPieces, sgdUpdate, adamUpdate,
   type OutOption, type LossOptions, type LayerNormResult, type BatchMatmulOptions, type EmbeddingGradients, type SgdStep, type AdamStep,
 } from './nn.js';
 export { matmulF64, zerosF64, type MatrixF64, type MatmulF64Options } from './matmulF64.js';

@@ -361,6 +361,86 @@ export async function embeddingBackward(
   return { table: dTable, positions: dPositions };
 }
 
+/** Sequences in x ((B * seqLen) x d): B, checking that the rows split into whole sequences. */
+function wholeSequences(op: string, name: string, x: Matrix, seqLen: number): number {
+  if (!Number.isInteger(seqLen) || seqLen < 1) throw new RangeError(`${op}: 'seqLen' must be a positive integer, got ${seqLen}`);
+  if (rowsOf(x) % seqLen !== 0) throw new ShapeError(`${op}: '${name}' (${x.describe()}) does not hold whole sequences of ${seqLen} rows`);
+  return rowsOf(x) / seqLen;
+}
+
+/**
+ * A learned position embedding added to a batch of sequences: x is (B * seqLen) x d, positions
+ * seqLen x d, and row b * seqLen + t of the result is x's row plus positions[t]. Seen as B rows
+ * of seqLen * d values this is a bias added to every row, so it runs on biasAdd's kernel.
+ */
+export async function addPositions(x: Matrix, positions: Matrix, options: OutOption & { seqLen: number; inPlace?: boolean }): Promise<Matrix> {
+  const op = 'addPositions';
+  const sx = live(op, 'x', x);
+  const sp = live(op, 'positions', positions, x);
+  const { seqLen } = options;
+  const b = wholeSequences(op, 'x', x, seqLen);
+  sameShape(op, 'positions', positions, seqLen, x.cols, `one row per position of width ${x.cols}`);
+  await checkOpInput(op, 'x', x);
+  await checkOpInput(op, 'positions', positions);
+  const out = options.inPlace ? x : output(op, options.out, x, x.shape, [positions]);
+  await x.backend.biasAdd(sx, b, seqLen * x.cols, sp, out.storage());
+  return out;
+}
+
+/** Gradient of addPositions' positions from dy ((B * seqLen) x d): row t sums row t of every sequence (seqLen x d). */
+export async function positionsGradient(dy: Matrix, options: OutOption & { seqLen: number }): Promise<Matrix> {
+  const op = 'positionsGradient';
+  const sd = live(op, 'dy', dy);
+  const { seqLen } = options;
+  const b = wholeSequences(op, 'dy', dy, seqLen);
+  const out = output(op, options.out, dy, [seqLen, dy.cols], [dy]);
+  await checkOpInput(op, 'dy', dy);
+  await dy.backend.colSums(sd, b, seqLen * dy.cols, out.storage());
+  return out;
+}
+
+/**
+ * Pieces of a matrix's values picked by index: x's values (row-major) are read as
+ * x.size / pieceCols pieces of pieceCols consecutive values, and piece r of the result is piece
+ * ids[r] of x. With the pieces of an image's pixel rows this reorders images into patches (see
+ * src/nn/patches.ts), and with the inverse index back. `ids` holds integers stored as f32 (exact
+ * below 2^24, so x may hold at most 2^24 pieces); an id out of range gives a piece of NaN, as in
+ * embedding, whose kernel this runs on. The result is ids.size x pieceCols unless `out` (the same
+ * number of values, any shape) is given.
+ */
+export async function gatherPieces(x: Matrix, ids: Matrix, options: OutOption & { pieceCols: number }): Promise<Matrix> {
+  const op = 'gatherPieces';
+  const sx = live(op, 'x', x);
+  const si = live(op, 'ids', ids, x);
+  const { pieceCols } = options;
+  if (!Number.isInteger(pieceCols) || pieceCols < 1 || x.size % pieceCols !== 0) {
+    throw new RangeError(`${op}: 'pieceCols' must be a positive integer dividing the ${x.size} values of 'x' (${x.describe()}), got ${pieceCols}`);
+  }
+  const pieces = x.size / pieceCols;
+  if (pieces > 2 ** 24) {
+    throw new RangeError(`${op}: 'x' (${x.describe()}) holds ${pieces} pieces of ${pieceCols}; ids stored as f32 address at most 2^24: split the batch`);
+  }
+  const rows = ids.size;
+  let out = options.out;
+  if (out) {
+    live(op, 'out', out, x);
+    if (out.size !== rows * pieceCols) throw new ShapeError(`${op}: 'out' is ${out.describe()} but ${rows} pieces of ${pieceCols} need ${rows * pieceCols} values`);
+    if (out === x || out === ids) throw new RangeError(`${op}: 'out' must not be one of the inputs`);
+  } else {
+    out = x.context.empty([rows, pieceCols]);
+  }
+  await checkOpInput(op, 'x', x);
+  if (x.context.finiteCheck === 'always') checkTokenIds(await ids.read(), pieces, op);
+  // the embedding lookup with a zero position row is a plain row gather
+  const zeros = x.context.zeros([1, pieceCols]);
+  try {
+    await x.backend.embedding({ ids: si, rows, seqLen: 1, table: sx, vocab: pieces, positions: zeros.storage(), cols: pieceCols, out: out.storage() });
+  } finally {
+    zeros.dispose();
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- optimizer updates
 
 function sameParam(op: string, name: string, m: Matrix, param: Matrix): void {

@@ -1,20 +1,28 @@
 /**
- * Seed 003, Figure 1: neural collapse at the end of training against depth for L-RN1 (ResNet) and
- * L-T11 (transformer) trained with CE and weight decay lambda on all parameters. For each depth
- * and seed: train, then measure NC1, NC2A, NC2B and NC3 of (W = head weight, X = LN(X_L) of the
- * training samples); report mean and standard deviation of log10 over seeds. Expected: all four
- * fall with depth.
+ * Seed 003, Figures 1 and 2: neural collapse at the end of training against depth for L-RN1
+ * (ResNet), L-RN2 (two linear layers per block), L-T11 (transformer on tokens) and the vision
+ * transformer (L-T11 on image patches, classifying from the last patch), trained with CE and weight
+ * decay. For each depth and seed: train, then measure NC1, NC2A, NC2B and NC3 of (W = head weight,
+ * X = the features the head sees, LN(X_L); for the transformers those of the last position) on
+ * the training samples; report mean and standard deviation of log10 over seeds. Expected: all
+ * fall with depth (for L-RN2 only when the body's weight decay falls as lambda / L).
  *
  * Conventions: run i of a depth uses seed baseSeed + i (model init and batch order); runs that
  * diverge are recorded with their error and left out of the means; the optimizer's weight decay
- * adds lambda theta to every parameter's gradient (loss + lambda/2 ||theta||^2).
+ * adds lambda theta to every parameter's gradient (loss + lambda/2 ||theta||^2). With
+ * weightDecayScaling 'inverse-depth' every parameter but the head's gets lambda / L instead, L the
+ * run's depth (its number of blocks); the head keeps lambda (seed 003, Theorem 10: lambda(L) on
+ * the body, a depth-free lambda_L on the last layer).
  */
 import type { Context } from '../../context.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { TokenDataset } from '../../data/tokens.js';
 import type { Model } from '../models/model.js';
 import { resnet } from '../models/resnet.js';
+import { resnet2 } from '../models/resnet2.js';
 import { transformer } from '../models/transformer.js';
+import { visionTransformer } from '../models/vit.js';
+import type { ImageShape } from '../patches.js';
 import { crossEntropyObjective } from '../objective.js';
 import { adam, sgd } from '../optim.js';
 import type { ScheduleKind } from '../schedule.js';
@@ -22,10 +30,18 @@ import { evaluateNetwork, trainNetwork } from '../train.js';
 import { COLLAPSE_KEYS, headCollapse, type HeadCollapse } from './collapse.js';
 import { accuracy, inputsOf, log10Stats } from './common.js';
 
-/** The architectures of the depth sweep: L-RN1 (ResNet on vectors) or L-T11 (transformer on tokens). */
-export type DepthArch = 'resnet' | 'transformer';
+/**
+ * The architectures of the depth sweep: L-RN1 ('resnet', on vectors), L-T11 ('transformer', on
+ * tokens), the vision transformer ('vit', L-T11 on image patches) and L-RN2 ('resnet2', on vectors).
+ */
+export type DepthArch = 'resnet' | 'transformer' | 'vit' | 'resnet2';
 /** Every DepthArch, e.g. for validating a command-line option. */
-export const DEPTH_ARCHS: readonly DepthArch[] = ['resnet', 'transformer'];
+export const DEPTH_ARCHS: readonly DepthArch[] = ['resnet', 'transformer', 'vit', 'resnet2'];
+
+/** How the weight decay depends on depth: lambda on everything, or lambda / L on all but the head. */
+export type WeightDecayScaling = 'constant' | 'inverse-depth';
+/** Every WeightDecayScaling, e.g. for validating a command-line option. */
+export const WEIGHT_DECAY_SCALINGS: readonly WeightDecayScaling[] = ['constant', 'inverse-depth'];
 
 /** Settings of depthSweep and depthRun: the architecture, the depths and seeds, and how each run trains. */
 export interface DepthSweepSettings {
@@ -33,7 +49,10 @@ export interface DepthSweepSettings {
   depths: readonly number[];
   width: number;
   learningRate: number;
+  /** lambda */
   weightDecay: number;
+  /** 'constant' (default): lambda on every parameter; 'inverse-depth': lambda / L on all but the head */
+  weightDecayScaling?: WeightDecayScaling;
   seeds: number;
   baseSeed?: number;
   steps: number;
@@ -46,7 +65,11 @@ export interface DepthSweepSettings {
   schedule?: ScheduleKind;
   /** init scale of the Linear weights (default 1) */
   initScale?: number;
-  /** the transformer needs token data (vocab, seqLen) */
+  /** vit: the shape of one image of the data (channels x height x width, channel-major rows) */
+  image?: ImageShape;
+  /** vit: side of a square patch (must divide the image's height and width) */
+  patchSize?: number;
+  /** the transformer needs token data (vocab, seqLen); vit images (see `image`) */
   train: Dataset | TokenDataset;
   test?: Dataset | TokenDataset;
   /** NC measurements per run besides the final one (default 4) */
@@ -66,6 +89,8 @@ export interface DepthRun extends HeadCollapse {
   testAccuracy: number | null;
   steps: number;
   seconds: number;
+  /** the weight decay this run's body got (lambda, or lambda / depth with 'inverse-depth'); the head's is lambda */
+  bodyWeightDecay: number;
   /** NC metrics during training */
   trajectory: ({ step: number; loss: number } & HeadCollapse)[];
   /** set when the run failed (diverged); its numbers are NaN */
@@ -85,12 +110,29 @@ export interface DepthRow {
 
 function buildModel(ctx: Context, s: DepthSweepSettings, depth: number, seed: number): Model {
   const k = s.train.k;
-  if (s.arch === 'resnet') {
-    return resnet(ctx, { inputs: s.train.shape[1], width: s.width, depth, outputs: k, initScale: s.initScale, seed });
+  const sizes = { width: s.width, depth, outputs: k, initScale: s.initScale, seed };
+  switch (s.arch) {
+    case 'resnet':
+      return resnet(ctx, { inputs: s.train.shape[1], ...sizes });
+    case 'resnet2':
+      return resnet2(ctx, { inputs: s.train.shape[1], ...sizes });
+    case 'vit':
+      checkImages(s);
+      return visionTransformer(ctx, { image: s.image!, patchSize: s.patchSize!, ...sizes });
+    case 'transformer': {
+      const t = s.train as TokenDataset;
+      if (!(t.vocab > 0 && t.seqLen > 0)) throw new RangeError("depthSweep: the transformer needs token data (a TokenDataset with 'vocab' and 'seqLen')");
+      return transformer(ctx, { vocab: t.vocab, seqLen: t.seqLen, ...sizes });
+    }
   }
-  const t = s.train as TokenDataset;
-  if (!(t.vocab > 0 && t.seqLen > 0)) throw new RangeError("depthSweep: the transformer needs token data (a TokenDataset with 'vocab' and 'seqLen')");
-  return transformer(ctx, { vocab: t.vocab, seqLen: t.seqLen, width: s.width, depth, outputs: k, initScale: s.initScale, seed });
+}
+
+/** lambda / depth on every parameter but the head's with 'inverse-depth'; returns the body's lambda. */
+function scaleWeightDecay(model: Model, s: DepthSweepSettings, depth: number): number {
+  if ((s.weightDecayScaling ?? 'constant') === 'constant') return s.weightDecay;
+  const head = new Set(model.head.parameters());
+  for (const p of model.parameters()) if (!head.has(p)) p.decayScale = 1 / depth;
+  return s.weightDecay / depth;
 }
 
 function check(s: DepthSweepSettings): void {
@@ -102,6 +144,21 @@ function check(s: DepthSweepSettings): void {
     if (!Number.isInteger(v) || v < min) throw new RangeError(`${op}: '${name}' must be an integer >= ${min}, got ${v}`);
   }
   if (!(s.weightDecay >= 0)) throw new RangeError(`${op}: 'weightDecay' must be >= 0, got ${s.weightDecay}`);
+  const scaling = s.weightDecayScaling ?? 'constant';
+  if (!WEIGHT_DECAY_SCALINGS.includes(scaling)) throw new RangeError(`${op}: 'weightDecayScaling' must be one of ${WEIGHT_DECAY_SCALINGS.join(', ')}, got '${scaling}'`);
+  if (s.arch === 'vit') checkImages(s);
+}
+
+/** vit reads images: the settings' image shape must be given and match the data's row width. */
+function checkImages(s: DepthSweepSettings): void {
+  const op = 'depthSweep';
+  if (!s.image || s.patchSize === undefined) throw new RangeError(`${op}: the vision transformer needs 'image' (channels, height, width) and 'patchSize'`);
+  const { channels, height, width } = s.image;
+  for (const ds of [s.train, s.test]) {
+    if (ds && ds.shape[0] > 0 && ds.shape[1] !== channels * height * width) {
+      throw new RangeError(`${op}: the data has ${ds.shape[1]} features per sample but 'image' is ${channels} x ${height} x ${width} = ${channels * height * width}`);
+    }
+  }
 }
 
 const NAN_COLLAPSE: HeadCollapse = { nc1: NaN, nc2A: NaN, nc2B: NaN, nc3: NaN };
@@ -112,6 +169,7 @@ export async function depthRun(ctx: Context, s: DepthSweepSettings, depth: numbe
   const { train, test } = s;
   const k = train.k;
   const model = buildModel(ctx, s, depth, seed);
+  const bodyWeightDecay = scaleWeightDecay(model, s, depth);
   const objective = crossEntropyObjective(ctx, train.labels, k);
   const optimizer = (s.optimizer ?? 'adam') === 'adam'
     ? adam({ lr: s.learningRate, weightDecay: s.weightDecay })
@@ -143,13 +201,13 @@ export async function depthRun(ctx: Context, s: DepthSweepSettings, depth: numbe
     const last = trajectory.at(-1)!;
     return {
       depth, seed, nc1: last.nc1, nc2A: last.nc2A, nc2B: last.nc2B, nc3: last.nc3,
-      finalLoss: r.finalLoss, trainAccuracy, testAccuracy, steps: r.step, seconds: (performance.now() - started) / 1000, trajectory,
+      finalLoss: r.finalLoss, trainAccuracy, testAccuracy, steps: r.step, seconds: (performance.now() - started) / 1000, bodyWeightDecay, trajectory,
     };
   } catch (e) {
     if ((e as Error).name !== 'NnDivergenceError') throw e;
     return {
       depth, seed, ...NAN_COLLAPSE, finalLoss: NaN, trainAccuracy: NaN, testAccuracy: null, steps: NaN,
-      seconds: (performance.now() - started) / 1000, trajectory, error: (e as Error).message,
+      seconds: (performance.now() - started) / 1000, bodyWeightDecay, trajectory, error: (e as Error).message,
     };
   } finally {
     model.dispose();

@@ -10,6 +10,9 @@
  * 'layer.<l>.output' (block l = 1..depth), 'penultimate' = LN(X_L) at the last position.
  * Parameter names: 'embedding.tokens', 'embedding.positions', 'blocks.<l>.attention.qk' / '.vo',
  * 'blocks.<l>.mlp.weight' / '.bias', 'head.weight'.
+ *
+ * The body and head (CausalTransformer) take any SequenceEmbedding: the vision transformer of
+ * models/vit.ts is the same model on image patches.
  */
 import type { Context } from '../../context.js';
 import { batchMatmul } from '../../ops/nn.js';
@@ -41,9 +44,37 @@ export interface TransformerOptions {
   seed?: number | Rng;
 }
 
-export class Transformer implements Model {
-  readonly name = 'transformer';
-  readonly embedding: TokenPositionEmbedding;
+/**
+ * What the transformer body needs of its embedding: B inputs in, (B * seqLen) x width token rows
+ * out, sequence after sequence (TokenPositionEmbedding for token ids, PatchEmbedding for images).
+ */
+export interface SequenceEmbedding extends Module {
+  /** tokens per sequence */
+  readonly seqLen: number;
+  /** model width d of the token rows */
+  readonly width: number;
+  /** Number of sequences in an input, checking its shape. */
+  sequences(x: Matrix): number;
+}
+
+/** Sizes of the L-T11 body and head that sit on an embedding. */
+export interface CausalTransformerBody {
+  /** blocks (>= 1) */
+  depth: number;
+  /** classes K */
+  outputs: number;
+  /** scale of the Linear and attention inits (default 1) */
+  initScale?: number;
+}
+
+/**
+ * L-T11 on any sequence embedding: the pre-LN blocks, the last position, LN and the bias-free head,
+ * with the captures and parameter names of the file comment. Transformer and VisionTransformer
+ * differ only in their embedding.
+ */
+export abstract class CausalTransformer<E extends SequenceEmbedding> implements Model {
+  abstract readonly name: string;
+  readonly embedding: E;
   readonly blocks: readonly Sequential[];
   readonly head: Linear;
   readonly captureNames: readonly string[];
@@ -51,17 +82,18 @@ export class Transformer implements Model {
   readonly #norm: LayerNorm;
   readonly #ctx: Context;
 
-  constructor(ctx: Context, readonly options: TransformerOptions) {
-    const op = 'transformer';
-    const vocab = positiveInt(op, 'vocab', options.vocab);
-    const seqLen = positiveInt(op, 'seqLen', options.seqLen);
-    const width = positiveInt(op, 'width', options.width);
-    const depth = positiveInt(op, 'depth', options.depth);
-    const outputs = positiveInt(op, 'outputs', options.outputs);
-    const rng = rngOf(options.seed);
-    const initScale = options.initScale;
+  /**
+   * `embed` builds the embedding from the model's Rng; it draws first, then the blocks, then the
+   * head, so one seed gives the same network every time.
+   */
+  protected constructor(ctx: Context, op: string, body: CausalTransformerBody, seed: number | Rng | undefined, embed: (rng: Rng) => E) {
+    const depth = positiveInt(op, 'depth', body.depth);
+    const outputs = positiveInt(op, 'outputs', body.outputs);
+    const rng = rngOf(seed);
+    const initScale = body.initScale;
     this.#ctx = ctx;
-    this.embedding = new TokenPositionEmbedding(ctx, { vocab, seqLen, width, seed: rng.split(), name: 'embedding' });
+    this.embedding = embed(rng);
+    const { width, seqLen } = this.embedding;
     const blocks: Sequential[] = [];
     for (let l = 1; l <= depth; l++) {
       const p = `blocks.${l}`;
@@ -87,7 +119,7 @@ export class Transformer implements Model {
 
   /** A caller-owned copy of the last-position rows of h ((B * T) x d -> B x d). */
   private async lastRows(h: Matrix, batch: number): Promise<Matrix> {
-    const t = this.options.seqLen;
+    const t = this.embedding.seqLen;
     const e = new Float32Array(batch * t);
     for (let b = 0; b < batch; b++) e[b * t + t - 1] = 1;
     const sel = this.#ctx.matrix(e, [batch, t]);
@@ -145,6 +177,22 @@ export class Transformer implements Model {
 
   dispose(): void {
     for (const m of this.modules) m.dispose();
+  }
+}
+
+/** L-T11 on token ids (see the file comment). */
+export class Transformer extends CausalTransformer<TokenPositionEmbedding> {
+  readonly name = 'transformer';
+
+  constructor(ctx: Context, readonly options: TransformerOptions) {
+    const op = 'transformer';
+    super(ctx, op, options, options.seed, (rng) => new TokenPositionEmbedding(ctx, {
+      vocab: positiveInt(op, 'vocab', options.vocab),
+      seqLen: positiveInt(op, 'seqLen', options.seqLen),
+      width: positiveInt(op, 'width', options.width),
+      seed: rng.split(),
+      name: 'embedding',
+    }));
   }
 }
 
