@@ -47,6 +47,27 @@ describe('learning-rate schedules', () => {
 });
 
 describe('trainNetwork', () => {
+  it('gives the event loop a turn after every block of steps, so file writes and Ctrl-C wait for no more than a block', async () => {
+    const model = net();
+    const objective = crossEntropyObjective(ctx, data.labels, 4);
+    const optimizer = sgd({ lr: 0.05 });
+    let fired = 0;
+    const seen: number[] = [];
+    const onLog = () => {
+      seen.push(fired);
+      setImmediate(() => fired++);
+    };
+    try {
+      await trainNetwork(model, inputs, { optimizer, objective, steps: 30, logEvery: 10, onLog });
+    } finally {
+      model.dispose();
+      objective.dispose();
+      optimizer.dispose();
+    }
+    // the callback each log scheduled ran before the next log, not after the whole run
+    expect(seen).toEqual([0, 1, 2]);
+  });
+
   it("takes the optimizer's lr when no learningRate is given, and needs one otherwise", async () => {
     const run = async (learningRate?: number) => {
       const model = net(3);

@@ -85,6 +85,20 @@ describe('UFM training', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('gives the event loop a turn after every block of steps, so file writes and Ctrl-C wait for no more than a block', async () => {
+    const model = randomUfm(ctx, { classes: 3, nPerClass: 2, width: 8, depth: 2 }, { std: 0.3, seed: 4 });
+    let fired = 0;
+    const seen: number[] = [];
+    const onLog = () => {
+      seen.push(fired);
+      setImmediate(() => fired++);
+    };
+    await trainUfm(model, { learningRate: 0.1, maxSteps: 30, logEvery: 10, onLog });
+    model.dispose();
+    // logs at steps 0, 10, 20, 30: each callback a log scheduled ran before the next log
+    expect(seen).toEqual([0, 1, 2, 3]);
+  });
+
   it('the shallow model (L = 1) from small random init converges towards neural collapse', async () => {
     const shape: UfmShape = { classes: 4, nPerClass: 5, width: 32, depth: 1 };
     const model = randomUfm(ctx, shape, { std: 0.3 / Math.sqrt(32), seed: 1 });

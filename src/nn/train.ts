@@ -17,6 +17,7 @@ import { readParameters, saveNnCheckpoint } from './checkpoint.js';
 import type { Module, Parameter } from './module.js';
 import type { Objective } from './objective.js';
 import { checkSchedule, learningRateAt, type Schedule, type ScheduleKind } from './schedule.js';
+import { yieldToEventLoop } from '../eventLoop.js';
 
 /** What the trainer needs of an optimizer (src/nn/optim.ts provides sgd and adam). */
 export interface TrainableOptimizer {
@@ -350,6 +351,7 @@ export async function trainNetwork(model: Module, data: TrainInputs, options: Tr
       }
       state.step = end;
       state.sampler = sampler.state();
+      await yieldToEventLoop();
       options.onProgress?.(state.step);
       if (state.step % logEvery === 0 || state.step === steps) await options.onLog?.(state.step, lastLoss());
       if ((evalEvery && state.step % evalEvery === 0) || (state.step === steps && onEval)) await evaluate();

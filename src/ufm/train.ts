@@ -15,6 +15,7 @@ import {
   type FloatArray, type LogitMeasurement,
 } from './measure.js';
 import { ufmStepper, type UfmStepper } from './stepper.js';
+import { yieldToEventLoop } from '../eventLoop.js';
 
 /** Which measurements UFM training logs besides loss, NC1 and the singular values. */
 export interface UfmMeasureOptions {
@@ -218,6 +219,7 @@ export async function trainUfm(model: AnyUfmModel, options: UfmTrainOptions, res
         state.losses.push(v);
       }
       state.step = end;
+      await yieldToEventLoop();
       onProgress?.(state.step);
       if (state.step % logEvery === 0 || state.step === maxSteps) {
         current = await measureNow();
