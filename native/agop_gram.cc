@@ -109,9 +109,10 @@ void form_q(float* w2, const float* w, const std::vector<double>& at, const std:
 }
 
 // rho^2 (see agop_gram.h) on m evenly spaced centers: their weight rows Ws (m x n), then per
-// output T = Ws diag(alpha_c) XMc and J = T - (Ws alpha_c) xmc_i, with XMc the centered X M.
+// output T = (Ws diag(alpha_c)) XMc and J = T - (Ws alpha_c) xmc_i, with XMc the centered X M.
+// Scaling the m x n weights rather than the n x d centers keeps the per-output work at one GEMM.
 double sampled_cancellation(const AgopProblem& a, const float* xc, const float* xmc, const float* sq, int weight_kernel,
-                            float self_weight, float* ws, float* z, float* t) {
+                            float self_weight, float* ws, float* wsc, float* t) {
   const int64_t n = a.n, d = a.d, k = a.k, m = std::min(n, kCancellationRows);
   std::vector<int64_t> rows(static_cast<size_t>(m));
   for (int64_t r = 0; r < m; ++r) rows[r] = static_cast<int64_t>((static_cast<double>(r) + 0.5) * n / m);
@@ -126,17 +127,19 @@ double sampled_cancellation(const AgopProblem& a, const float* xc, const float* 
   for (int64_t r = 0; r < m; ++r) ws[r * n + rows[r]] = self_weight;
   double terms = 0, jacobians = 0;
   for (int64_t c = 0; c < k; ++c) {
-    for (int64_t j = 0; j < n; ++j) {
-      const float alpha = a.alpha[j * k + c];
-      for (int64_t p = 0; p < d; ++p) z[j * d + p] = alpha * xmc[j * d + p];
-    }
-    gemm_f32(false, false, mi, di, ni, 1.0f, ws, z, 0.0f, t, 1, 0, 0, 0);
+    std::vector<double> s(static_cast<size_t>(m), 0.0);
     for (int64_t r = 0; r < m; ++r) {
-      double s = 0;
-      for (int64_t j = 0; j < n; ++j) s += static_cast<double>(ws[r * n + j]) * a.alpha[j * k + c];
+      for (int64_t j = 0; j < n; ++j) {
+        const float v = ws[r * n + j] * a.alpha[j * k + c];
+        wsc[r * n + j] = v;
+        s[r] += v;
+      }
+    }
+    gemm_f32(false, false, mi, di, ni, 1.0f, wsc, xmc, 0.0f, t, 1, 0, 0, 0);
+    for (int64_t r = 0; r < m; ++r) {
       for (int64_t p = 0; p < d; ++p) {
         const double tv = t[r * d + p];
-        const double jv = tv - s * ps[r * d + p];
+        const double jv = tv - s[r] * ps[r * d + p];
         terms += tv * tv;
         jacobians += jv * jv;
       }
@@ -153,7 +156,7 @@ AgopOutcome agop_gram(const AgopProblem& a, int weight_kernel, float self_weight
   std::unique_lock<std::mutex> lock(scratch_mutex, std::try_to_lock);
   Scratch own;
   Scratch& scratch = lock.owns_lock() ? shared_scratch : own;
-  float* next = scratch.vectors((a.mahal != nullptr ? 4 : 3) * n * d + n * (k + 1) + d * d + m * (n + d));
+  float* next = scratch.vectors((a.mahal != nullptr ? 3 : 2) * n * d + n * (k + 1) + d * d + m * (2 * n + d));
   auto take = [&next](int64_t elements) {
     float* p = next;
     next += elements;
@@ -166,7 +169,7 @@ AgopOutcome agop_gram(const AgopProblem& a, int weight_kernel, float self_weight
   float* s = take(n * k);
   float* g = take(d * d);
   float* ws = take(m * n);
-  float* z = take(n * d);
+  float* wsc = take(m * n);
   float* ts = take(m * d);
   const int ni = static_cast<int>(n), di = static_cast<int>(d), ki = static_cast<int>(k);
 
@@ -174,7 +177,7 @@ AgopOutcome agop_gram(const AgopProblem& a, int weight_kernel, float self_weight
   if (a.mahal != nullptr) gemm_f32(false, false, ni, di, di, 1.0f, xc, a.mahal, 0.0f, xmc, 1, 0, 0, 0);
   row_dot(xmc, xc, n, d, sq);
   AgopOutcome outcome;
-  outcome.cancellation = sampled_cancellation(a, xc, xmc, sq, weight_kernel, self_weight, ws, z, ts);
+  outcome.cancellation = sampled_cancellation(a, xc, xmc, sq, weight_kernel, self_weight, ws, wsc, ts);
   if (only_if_accurate && !(outcome.cancellation <= kGramCancellationLimit)) {
     scratch.release_squares();
     return outcome;

@@ -187,12 +187,17 @@ void transpose_square_inplace(T* a, int n) {
 // dst = (src + src^T) / 2 for an n x n matrix.
 template <class T>
 void symmetrize_to(const T* src, int n, T* dst) {
-  for (int i = 0; i < n; ++i) {
-    dst[static_cast<size_t>(i) * n + i] = src[static_cast<size_t>(i) * n + i];
-    for (int j = i + 1; j < n; ++j) {
-      T v = (src[static_cast<size_t>(i) * n + j] + src[static_cast<size_t>(j) * n + i]) / T(2);
-      dst[static_cast<size_t>(i) * n + j] = v;
-      dst[static_cast<size_t>(j) * n + i] = v;
+  // (A + A^T) / 2 in square tiles, so that the column-wise reads and writes stay in cache
+  constexpr int kTile = 64;
+  for (int i0 = 0; i0 < n; i0 += kTile) {
+    for (int j0 = i0; j0 < n; j0 += kTile) {
+      for (int i = i0; i < std::min(n, i0 + kTile); ++i) {
+        for (int j = std::max(i, j0); j < std::min(n, j0 + kTile); ++j) {
+          const T v = (src[static_cast<size_t>(i) * n + j] + src[static_cast<size_t>(j) * n + i]) / T(2);
+          dst[static_cast<size_t>(i) * n + j] = v;
+          dst[static_cast<size_t>(j) * n + i] = v;
+        }
+      }
     }
   }
 }
@@ -472,6 +477,20 @@ void pinv_sym(const T* a, int n, double rcond, T* out) {
   symmetrize_inplace(out, n);
 }
 
+// Copies the upper triangle of a row-major n x n matrix into its lower triangle, in square
+// tiles so that the column-wise reads stay in cache.
+template <class T>
+void mirror_upper_tiled(T* a, int n) {
+  constexpr int kTile = 64;
+  for (int i0 = 0; i0 < n; i0 += kTile) {
+    for (int j0 = 0; j0 <= i0; j0 += kTile) {
+      for (int i = i0; i < std::min(n, i0 + kTile); ++i) {
+        for (int j = j0; j < std::min(i, j0 + kTile); ++j) a[static_cast<size_t>(i) * n + j] = a[static_cast<size_t>(j) * n + i];
+      }
+    }
+  }
+}
+
 template <class T>
 int64_t sqrt_psd(const T* a, int n, T* root) {
   if (n == 0) return 0;
@@ -480,16 +499,19 @@ int64_t sqrt_psd(const T* a, int n, T* root) {
   symmetrize_to(a, n, v.data());
   eigh_inplace("sqrtPsd", v.data(), n, w.data());
   int64_t clipped = 0;
+  std::vector<T> f(static_cast<size_t>(n));
   for (int j = 0; j < n; ++j) {
-    T wj = w[static_cast<size_t>(j)];
+    const T wj = w[static_cast<size_t>(j)];
     if (wj < T(0)) ++clipped;
-    const T f = wj > T(0) ? std::sqrt(std::sqrt(wj)) : T(0);
-    for (int i = 0; i < n; ++i) v[static_cast<size_t>(i) * n + j] *= f;
+    f[static_cast<size_t>(j)] = wj > T(0) ? std::sqrt(std::sqrt(wj)) : T(0);
   }
-  // root = B B^T with B = V diag(w+^(1/4)); syrk fills the upper triangle.
+  // B = V diag(w+^(1/4)), row by row; root = B B^T, whose upper triangle syrk fills
+  for (int i = 0; i < n; ++i) {
+    T* vi = v.data() + static_cast<size_t>(i) * n;
+    for (int j = 0; j < n; ++j) vi[j] *= f[static_cast<size_t>(j)];
+  }
   syrk_upper(n, n, v.data(), n, root, n);
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < i; ++j) root[static_cast<size_t>(i) * n + j] = root[static_cast<size_t>(j) * n + i];
+  mirror_upper_tiled(root, n);
   return clipped;
 }
 
@@ -501,8 +523,7 @@ void gram_rows(const T* a, int n, int k, int lda, T* out) {
     return;
   }
   syrk_upper(n, k, a, lda, out, n);
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < i; ++j) out[static_cast<size_t>(i) * n + j] = out[static_cast<size_t>(j) * n + i];
+  mirror_upper_tiled(out, n);
 }
 
 // ---------------------------------------------------------------------------

@@ -154,10 +154,10 @@ export const AGOP_METHODS: readonly ('auto' | AgopMethod)[] = ['auto', 'batched'
 
 /**
  * Bytes of temporary memory the 'gram' AGOP holds (about; X M adds n d floats): two n x n
- * matrices, a few n x d, the d x d sum and the 128 sampled rows of its cancellation estimate.
+ * matrices, two n x d, the d x d sum and the 128 sampled rows of its cancellation estimate.
  */
 export function agopGramBytes(n: number, d: number, k: number): number {
-  return 4 * (2 * n * n + 3 * n * d + n * (k + 1) + d * d + 128 * (n + d)) + 16 * n * k;
+  return 4 * (2 * n * n + 2 * n * d + n * (k + 1) + d * d + 128 * (2 * n + d)) + 16 * n * k;
 }
 
 /**
