@@ -3,7 +3,7 @@
  * gradient descent, random and Hadamard initializations, the reduced ODE under Hadamard
  * initialization, and the measurements that show the low-rank bias of depth.
  */
-export { UfmModel, checkUfmShape, ufmLabels, parameterShape, UFM_PRECISIONS, type UfmShape, type UfmParameters, type UfmPrecision } from './model.js';
+export { UfmModel, UfmShaped, checkUfmShape, ufmLabels, parameterShape, UFM_PRECISIONS, type UfmShape, type UfmParameters, type UfmPrecision } from './model.js';
 export { UfmModelF64, type AnyUfmModel } from './modelF64.js';
 export { UfmWorkspace } from './step.js';
 export { UfmWorkspaceF64 } from './stepF64.js';

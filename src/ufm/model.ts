@@ -68,29 +68,53 @@ export function parameterShape(shape: UfmShape, index: number): [number, number]
   return index === L ? [k, d] : [d, d];
 }
 
-/** A deep UFM whose parameters are f32 Matrix objects on a Context's backend. */
-export class UfmModel {
-  /** the arithmetic of its steps */
-  readonly precision = 'f32' as const;
+/** What a deep UFM of either precision knows about its shape: sizes, sample count, labels. */
+export abstract class UfmShaped {
   readonly classes: number;
   readonly nPerClass: number;
   readonly width: number;
   readonly depth: number;
-  /** d x N features */
-  readonly H: Matrix;
-  /** W[l - 1] = W_l */
-  readonly W: readonly Matrix[];
+  /** floor(i / n) for the class-ordered samples */
   readonly labels: Int32Array;
-  #deviceLabels: ClassLabels | undefined;
 
-  private constructor(readonly context: Context, shape: UfmShape, H: Matrix, W: Matrix[]) {
+  protected constructor(shape: UfmShape) {
     this.classes = shape.classes;
     this.nPerClass = shape.nPerClass;
     this.width = shape.width;
     this.depth = shape.depth;
+    this.labels = ufmLabels(shape.classes, shape.nPerClass);
+  }
+
+  /** Classes, samples per class, width and depth. */
+  get shape(): UfmShape {
+    return { classes: this.classes, nPerClass: this.nPerClass, width: this.width, depth: this.depth };
+  }
+
+  /** N = K n */
+  get samples(): number {
+    return this.classes * this.nPerClass;
+  }
+
+  /** P = L + 1 factors, H counted as one */
+  get factors(): number {
+    return this.depth + 1;
+  }
+}
+
+/** A deep UFM whose parameters are f32 Matrix objects on a Context's backend. */
+export class UfmModel extends UfmShaped {
+  /** the arithmetic of its steps */
+  readonly precision = 'f32' as const;
+  /** d x N features */
+  readonly H: Matrix;
+  /** W[l - 1] = W_l */
+  readonly W: readonly Matrix[];
+  #deviceLabels: ClassLabels | undefined;
+
+  private constructor(readonly context: Context, shape: UfmShape, H: Matrix, W: Matrix[]) {
+    super(shape);
     this.H = H;
     this.W = W;
-    this.labels = ufmLabels(shape.classes, shape.nPerClass);
   }
 
   /** A model holding copies of the given parameters. */
@@ -111,21 +135,6 @@ export class UfmModel {
       throw e;
     }
     return new UfmModel(context, shape, made[0]!, made.slice(1));
-  }
-
-  /** Classes, samples per class, width and depth. */
-  get shape(): UfmShape {
-    return { classes: this.classes, nPerClass: this.nPerClass, width: this.width, depth: this.depth };
-  }
-
-  /** N = K n */
-  get samples(): number {
-    return this.classes * this.nPerClass;
-  }
-
-  /** P = L + 1 factors, H counted as one */
-  get factors(): number {
-    return this.depth + 1;
   }
 
   /** H, W_1, ..., W_L */

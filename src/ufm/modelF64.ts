@@ -7,33 +7,24 @@
  */
 import { matmulF64, type MatrixF64 } from '../ops/matmulF64.js';
 import { softmaxCeF64 } from '../ops/softmaxCeF64.js';
-import { checkUfmShape, parameterShape, ufmLabels, type UfmModel, type UfmParameters, type UfmShape } from './model.js';
+import { checkUfmShape, parameterShape, UfmShaped, type UfmModel, type UfmParameters, type UfmShape } from './model.js';
 
 /** A UFM in either precision: what training, measurements and checkpoints accept. */
 export type AnyUfmModel = UfmModel | UfmModelF64;
 
 /** A deep UFM whose parameters are f64 matrices on the host. */
-export class UfmModelF64 {
+export class UfmModelF64 extends UfmShaped {
   /** the arithmetic of its steps */
   readonly precision = 'f64' as const;
-  readonly classes: number;
-  readonly nPerClass: number;
-  readonly width: number;
-  readonly depth: number;
   /** d x N features */
   readonly H: MatrixF64;
   /** W[l - 1] = W_l */
   readonly W: readonly MatrixF64[];
-  readonly labels: Int32Array;
 
   private constructor(shape: UfmShape, H: MatrixF64, W: MatrixF64[]) {
-    this.classes = shape.classes;
-    this.nPerClass = shape.nPerClass;
-    this.width = shape.width;
-    this.depth = shape.depth;
+    super(shape);
     this.H = H;
     this.W = W;
-    this.labels = ufmLabels(shape.classes, shape.nPerClass);
   }
 
   /**
@@ -47,21 +38,6 @@ export class UfmModelF64 {
     }
     const made = [params.H, ...params.W].map((data, i) => f64Matrix(shape, i, data));
     return new UfmModelF64(shape, made[0]!, made.slice(1));
-  }
-
-  /** Classes, samples per class, width and depth. */
-  get shape(): UfmShape {
-    return { classes: this.classes, nPerClass: this.nPerClass, width: this.width, depth: this.depth };
-  }
-
-  /** N = K n */
-  get samples(): number {
-    return this.classes * this.nPerClass;
-  }
-
-  /** P = L + 1 factors, H counted as one */
-  get factors(): number {
-    return this.depth + 1;
   }
 
   /** H, W_1, ..., W_L */
