@@ -69,7 +69,7 @@ try {
   const { stdout: benchOut, ...bench } = step('bench', process.execPath, benchArgs);
   const benchReport = bench.status === 0 ? JSON.parse(readFileSync(benchJson, 'utf8')) : null;
   report.steps.bench = {
-    ...bench, rows: benchReport?.rows ?? null, tuning: benchReport?.tuning ?? null, tuned: benchReport?.tuned ?? null, tileCache: benchReport?.tileCache ?? null,
+    ...bench, gpuFeatures: benchReport?.gpuFeatures ?? null, rows: benchReport?.rows ?? null, tuning: benchReport?.tuning ?? null, tuned: benchReport?.tuned ?? null, tileCache: benchReport?.tileCache ?? null,
     // the printed table, as a person reads it
     table: benchOut.split('\n').filter(Boolean),
   };

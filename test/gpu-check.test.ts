@@ -22,7 +22,10 @@ describe('npm run gpu-check', () => {
     expect(report.steps.info.report.softwareAdapter.software).toBe(true);
     expect(report.steps.tests.summary.failed).toBe(0);
     expect(report.steps.tests.summary.passed).toBeGreaterThan(0);
-    expect(report.steps.bench.rows.map((x: { op: string }) => x.op)).toEqual(['gemm', 'kernel', 'agop', 'ufm-step', 'mlp-step']);
+    // the f16 GEMM runs where the device has shader-f16 (the Vulkan lane), and is skipped elsewhere
+    const f16 = report.steps.bench.gpuFeatures?.f16Gemm === true;
+    expect(report.steps.bench.rows.map((x: { op: string }) => x.op)).toEqual(['gemm', ...(f16 ? ['gemm-f16'] : []), 'kernel', 'agop', 'ufm-step', 'mlp-step']);
+    expect(f16).toBe(process.env.NCGPU_SOFTWARE_LANE === 'vulkan');
     for (const row of report.steps.bench.rows) expect(row.relativeErrorVsCpu).toBeLessThan(1e-4);
     // bench all --tune: the tile configurations of gemm and kernel, one winner each, in the given cache
     const { tuning, tuned, tileCache } = report.steps.bench;
