@@ -25,14 +25,6 @@ namespace {
 // A call that finds the scratch in use by another allocates its own.
 class Scratch {
  public:
-  float* get(std::unique_ptr<float[]>& buffer, int64_t& floats, int64_t need) {
-    if (floats < need) {
-      buffer.reset();
-      buffer.reset(new float[static_cast<size_t>(need)]);  // uninitialized: pages stay untouched until used
-      floats = need;
-    }
-    return buffer.get();
-  }
   float* vectors(int64_t need) { return get(vectors_, vector_floats_, need); }
   float* squares(int64_t need) { return get(squares_, square_floats_, need); }
   void release_squares() {
@@ -41,6 +33,15 @@ class Scratch {
   }
 
  private:
+  static float* get(std::unique_ptr<float[]>& buffer, int64_t& floats, int64_t need) {
+    if (floats < need) {
+      buffer.reset();
+      buffer.reset(new float[static_cast<size_t>(need)]);  // uninitialized: pages stay untouched until used
+      floats = need;
+    }
+    return buffer.get();
+  }
+
   std::unique_ptr<float[]> vectors_, squares_;
   int64_t vector_floats_ = 0, square_floats_ = 0;
 };

@@ -308,6 +308,9 @@ describe("agop's Gram form on cpu", () => {
     await expect(agop(X, A, P, 'laplace', 2, { method: 'gram' })).rejects.toThrow(/method 'gram' sums over all the centers themselves/);
     await expect(agop(X, A, X, 'laplace', 2, { method: 'gram', samples: 5 })).rejects.toThrow(/method 'gram'.*no 'samples'/);
     await expect(agop(X, A, X, 'laplace', 2, { method: 'fast' as 'gram' })).rejects.toThrow(/'method' must be one of auto, batched, gram, got 'fast'/);
+    await expect(agop(X, A, X, 'laplace', 2, { method: 'gram', memoryBytes: 1000 })).rejects.toThrow(
+      /method 'gram' \(two 12 x 12 matrices\) needs 0 MiB but 'memoryBytes' allows 0 MiB; use method 'batched'/,
+    );
     for (const m of [X, A, P]) m.dispose();
     const gpu = await context('webgpu-software');
     try {

@@ -12,7 +12,7 @@
  * it over batches of points, and over blocks of outputs when Z does not fit, so memory stays within
  * `memoryBytes` (see `agopPlan`). `samples` sums over a random subset of the points.
  */
-import { freemem } from 'node:os';
+import { availableMemoryBytes, checkHostMemory, formatBytes } from '../memory.js';
 import type { AgopMethod, AgopReport } from '../backend/types.js';
 import type { Matrix } from '../tensor.js';
 import { scale } from './elementwise.js';
@@ -176,7 +176,7 @@ export function agopFlops(n: number, d: number, k: number): Record<AgopMethod, n
 export function chooseAgopMethod(n: number, d: number, k: number, methods: readonly AgopMethod[], memoryBytes?: number): AgopMethod {
   if (!methods.includes('gram')) return 'batched';
   const flops = agopFlops(n, d, k);
-  const budget = memoryBytes ?? 0.4 * freemem();
+  const budget = memoryBytes ?? 0.4 * availableMemoryBytes();
   return flops.gram < flops.batched && agopGramBytes(n, d, k) <= budget ? 'gram' : 'batched';
 }
 
@@ -293,6 +293,14 @@ function agopMethodFor(
     throw new RangeError(`${op}: method 'gram' sums over all the centers themselves: pass the centers as 'points' and no 'samples'`);
   }
   if (!p.backend.includes(requested)) throw new RangeError(`${op}: method '${requested}' does not run on this backend (it runs ${p.backend.join(', ')})`);
+  if (requested === 'gram') {
+    const hint = "use method 'batched'";
+    const what = `${op}: method 'gram' (two ${p.n} x ${p.n} matrices)`;
+    if (p.memoryBytes === undefined) checkHostMemory(agopGramBytes(p.n, p.d, p.k), what, hint);
+    else if (agopGramBytes(p.n, p.d, p.k) > p.memoryBytes) {
+      throw new RangeError(`${what} needs ${formatBytes(agopGramBytes(p.n, p.d, p.k))} but 'memoryBytes' allows ${formatBytes(p.memoryBytes)}; ${hint}`);
+    }
+  }
   return requested;
 }
 
