@@ -122,3 +122,31 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return Math.sqrt(num / den);
 }
+
+/** max |a - b| / max |b| (a NaN difference counts as Infinity) */
+export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`maxRelativeError: ${a.length} values against ${b.length}`);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    const e = Math.abs(a[i]! - b[i]!);
+    worst = e <= worst ? worst : Number.isNaN(e) ? Infinity : e;
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return worst / (scale || 1);
+}
+
+/** f64 reference: mean CE over the columns of Z (K x N) and (softmax - onehot) / N, the textbook way. */
+export function ceRef(z: ArrayLike<number>, k: number, n: number, y: ArrayLike<number>): { loss: number; grad: Float64Array } {
+  const grad = new Float64Array(k * n);
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    let m = -Infinity;
+    for (let r = 0; r < k; r++) m = Math.max(m, z[r * n + i]!);
+    let s = 0;
+    for (let r = 0; r < k; r++) s += Math.exp(z[r * n + i]! - m);
+    loss += m + Math.log(s) - z[y[i]! * n + i]!;
+    for (let r = 0; r < k; r++) grad[r * n + i] = (Math.exp(z[r * n + i]! - m) / s - (r === y[i] ? 1 : 0)) / n;
+  }
+  return { loss: loss / n, grad };
+}

@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matmulF64, softmaxCeF64, zerosF64, type MatrixF64 } from '../src/index.js';
 import { Rng } from '../src/random.js';
-import { gemmRef, randn } from './helpers.js';
-
-/** max |a - b| / max |b| (NaN-safe: NaN gives Infinity). */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    const e = Math.abs(a[i]! - b[i]!);
-    worst = e <= worst ? worst : Number.isNaN(e) ? Infinity : e;
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return worst / (scale || 1);
-}
+import { ceRef, gemmRef, maxRelativeError, randn } from './helpers.js';
 
 const random = (rng: Rng, rows: number, cols: number, std = 1): MatrixF64 => ({ data: randn(rng, rows * cols, std), rows, cols });
 
@@ -28,7 +15,7 @@ describe('matmulF64', () => {
         const c0 = random(rng, m, n);
         const out = { data: c0.data.slice(), rows: m, cols: n };
         matmulF64(a, b, { transA, transB, alpha: -0.75, beta: 0.3, out });
-        expect(relativeError(out.data, gemmRef(transA, transB, m, n, k, -0.75, a.data, b.data, 0.3, c0.data))).toBeLessThan(1e-14);
+        expect(maxRelativeError(out.data, gemmRef(transA, transB, m, n, k, -0.75, a.data, b.data, 0.3, c0.data))).toBeLessThan(1e-14);
       });
     }
   }
@@ -53,21 +40,6 @@ describe('matmulF64', () => {
     expect(() => matmulF64(square, zerosF64(2, 2), { out: square })).toThrow("gemm: argument 'c' must not overlap argument 'a'");
   });
 });
-
-/** Mean CE over the columns of Z (K x N) and (softmax - onehot) / N, the textbook way. */
-function ceRef(z: ArrayLike<number>, k: number, n: number, y: ArrayLike<number>): { loss: number; grad: Float64Array } {
-  const grad = new Float64Array(k * n);
-  let loss = 0;
-  for (let i = 0; i < n; i++) {
-    let m = -Infinity;
-    for (let r = 0; r < k; r++) m = Math.max(m, z[r * n + i]!);
-    let s = 0;
-    for (let r = 0; r < k; r++) s += Math.exp(z[r * n + i]! - m);
-    loss += m + Math.log(s) - z[y[i]! * n + i]!;
-    for (let r = 0; r < k; r++) grad[r * n + i] = (Math.exp(z[r * n + i]! - m) / s - (r === y[i] ? 1 : 0)) / n;
-  }
-  return { loss: loss / n, grad };
-}
 
 describe('softmaxCeF64', () => {
   const rng = new Rng(22);

@@ -1,22 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classLabels, exp, scale, softmaxCe, type Context } from '../src/index.js';
 import { Rng } from '../src/random.js';
-import { BACKENDS, context, expectClose, type TestBackend } from './helpers.js';
-
-/** f64 reference: mean CE over columns and (softmax - onehot) / N, computed from f32 inputs. */
-function ceRef(z: Float32Array, k: number, n: number, y: ArrayLike<number>): { loss: number; grad: Float64Array } {
-  const grad = new Float64Array(k * n);
-  let loss = 0;
-  for (let i = 0; i < n; i++) {
-    let m = -Infinity;
-    for (let r = 0; r < k; r++) m = Math.max(m, z[r * n + i]!);
-    let s = 0;
-    for (let r = 0; r < k; r++) s += Math.exp(z[r * n + i]! - m);
-    loss += -(z[y[i]! * n + i]! - m - Math.log(s));
-    for (let r = 0; r < k; r++) grad[r * n + i] = (Math.exp(z[r * n + i]! - m) / s - (r === y[i] ? 1 : 0)) / n;
-  }
-  return { loss: loss / n, grad };
-}
+import { BACKENDS, ceRef, context, expectClose, type TestBackend } from './helpers.js';
 
 function randomCase(rng: Rng, k: number, n: number, scale: number) {
   const z = new Float32Array(k * n);

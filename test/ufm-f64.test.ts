@@ -9,7 +9,7 @@ import {
   measureLogits, randomUfm, randomUfmF64, randomUfmParameters, randomUfmParametersF64, trainUfm, ufmCheckpointPrecision, UfmModel, UfmModelF64,
   UfmWorkspaceF64, type Context, type UfmShape,
 } from '../src/index.js';
-import { context, expectClose } from './helpers.js';
+import { context, expectClose, maxRelativeError } from './helpers.js';
 import { zipFile } from './helpers-datasets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ncgpu-ufm-f64-'));
@@ -61,19 +61,6 @@ function reference(shape: UfmShape, H: Float64Array, W: Float64Array[]): { loss:
   return { loss: loss / N, dH: D, dW };
 }
 
-/** max |a - b| / max |b| */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    const e = Math.abs(a[i]! - b[i]!);
-    worst = e <= worst ? worst : Number.isNaN(e) ? Infinity : e;
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return worst / scale;
-}
-
 describe('f64 UFM: gradient and step', () => {
   for (const depth of [1, 3]) {
     it(`the gradient matches central finite differences of the f64 loss to 1e-7 (K=3, n=2, d=5, L=${depth})`, () => {
@@ -96,7 +83,7 @@ describe('f64 UFM: gradient and step', () => {
           t[e] = keep;
           fd[e] = (up - down) / (2 * h);
         }
-        expect(relativeError(got[ti]!, fd), ti === 0 ? 'dH' : `dW_${ti}`).toBeLessThan(1e-7);
+        expect(maxRelativeError(got[ti]!, fd), ti === 0 ? 'dH' : `dW_${ti}`).toBeLessThan(1e-7);
       });
     });
   }
@@ -114,7 +101,7 @@ describe('f64 UFM: gradient and step', () => {
         const grad = i === 0 ? ref.dH : ref.dW[i - 1]!;
         return p.map((v, e) => (1 - lr * wd) * v - lr * grad[e]!);
       });
-      model.parameters.forEach((p, i) => expect(relativeError(p.data, want[i]!), `parameter ${i}`).toBeLessThan(1e-12));
+      model.parameters.forEach((p, i) => expect(maxRelativeError(p.data, want[i]!), `parameter ${i}`).toBeLessThan(1e-12));
     });
   }
 });
@@ -182,7 +169,7 @@ describe('f64 UFM against the f32 path', () => {
     const before = classMeanLogits(await model.readLogits(), 4, 3);
     ws.step(lr);
     const after = classMeanLogits(await model.readLogits(), 4, 3);
-    expect(relativeError(after.map((x, i) => (x - before[i]!) / lr), v)).toBeLessThan(1e-6);
+    expect(maxRelativeError(after.map((x, i) => (x - before[i]!) / lr), v)).toBeLessThan(1e-6);
 
     const twin = randomUfm(ctx, shape, init);
     const fresh = randomUfmF64(shape, init);
