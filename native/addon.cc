@@ -954,9 +954,21 @@ TaskPtr parse_sqrt_psd(const Napi::CallbackInfo& info, bool async) {
   const int64_t n = args.dim(1, "n");
   const uint64_t na = args.mul(n, n);
   args.need(a, "a", na, shape(n, n));
+  // arithmetic: that of the array by default; 'f64' computes an f32 array's root in double
+  const bool f64 = a.is_f64();
+  bool f64_math = f64;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    const std::string p = args.string(2, "precision");
+    if (p == "f64") {
+      f64_math = true;
+    } else if (p == "f32") {
+      if (f64) args.range_error("precision 'f32' needs a Float32Array");
+    } else {
+      args.range_error("argument 'precision' must be 'f32' or 'f64', got '" + p + "'");
+    }
+  }
   auto task = std::make_unique<Task>("sqrtPsd", async);
   task->keep_alive(a.object);
-  const bool f64 = a.is_f64();
   void* po = nullptr;
   const size_t so = new_real(args.env(), *task, f64, na, &po);
   auto clipped = std::make_shared<int64_t>(0);
@@ -964,6 +976,8 @@ TaskPtr parse_sqrt_psd(const Napi::CallbackInfo& info, bool async) {
   task->run = [=] {
     if (f64) {
       *clipped = linalg::sqrt_psd(static_cast<const double*>(pa), static_cast<int>(n), static_cast<double*>(po));
+    } else if (f64_math) {
+      *clipped = linalg::sqrt_psd_f64(static_cast<const float*>(pa), static_cast<int>(n), static_cast<float*>(po));
     } else {
       *clipped = linalg::sqrt_psd(static_cast<const float*>(pa), static_cast<int>(n), static_cast<float*>(po));
     }

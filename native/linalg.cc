@@ -13,6 +13,8 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "lapack_decls.h"
@@ -184,22 +186,28 @@ void transpose_square_inplace(T* a, int n) {
     for (int j = i + 1; j < n; ++j) std::swap(a[static_cast<size_t>(i) * n + j], a[static_cast<size_t>(j) * n + i]);
 }
 
-// dst = (src + src^T) / 2 for an n x n matrix.
-template <class T>
-void symmetrize_to(const T* src, int n, T* dst) {
+// dst = (src + src^T) / 2 for an n x n matrix, converting the element type where they differ
+// (the average is formed in the output type).
+template <class In, class Out>
+void symmetrize_into(const In* src, int n, Out* dst) {
   // (A + A^T) / 2 in square tiles, so that the column-wise reads and writes stay in cache
   constexpr int kTile = 64;
   for (int i0 = 0; i0 < n; i0 += kTile) {
     for (int j0 = i0; j0 < n; j0 += kTile) {
       for (int i = i0; i < std::min(n, i0 + kTile); ++i) {
         for (int j = std::max(i, j0); j < std::min(n, j0 + kTile); ++j) {
-          const T v = (src[static_cast<size_t>(i) * n + j] + src[static_cast<size_t>(j) * n + i]) / T(2);
+          const Out v = (static_cast<Out>(src[static_cast<size_t>(i) * n + j]) + static_cast<Out>(src[static_cast<size_t>(j) * n + i])) / Out(2);
           dst[static_cast<size_t>(i) * n + j] = v;
           dst[static_cast<size_t>(j) * n + i] = v;
         }
       }
     }
   }
+}
+
+template <class T>
+void symmetrize_to(const T* src, int n, T* dst) {
+  symmetrize_into(src, n, dst);
 }
 
 // Makes an n x n matrix exactly symmetric: (A + A^T) / 2 in place.
@@ -477,6 +485,8 @@ void pinv_sym(const T* a, int n, double rcond, T* out) {
   symmetrize_inplace(out, n);
 }
 
+namespace {
+
 // Copies the upper triangle of a row-major n x n matrix into its lower triangle, in square
 // tiles so that the column-wise reads stay in cache.
 template <class T>
@@ -491,28 +501,106 @@ void mirror_upper_tiled(T* a, int n) {
   }
 }
 
+// Buffers of the square root kept from one call to the next: a Deep RFM asks for the same d x d
+// root at every layer, and where fresh pages are expensive (about 3 ms per MB in some VMs)
+// faulting in the eigenvectors, the LAPACK workspace and the product costs as much as the
+// eigendecomposition's own arithmetic. A call that finds them in use allocates its own.
+struct SqrtScratch {
+  std::vector<double> vecs, w, f, work, root;
+  std::vector<int> iwork;
+};
+std::mutex sqrt_scratch_mutex;
+SqrtScratch sqrt_scratch;
+
+// V diag(sqrt(max(w, 0))) V^T in double into `out` (upper triangle) from the symmetric matrix in
+// s.vecs (overwritten); returns the number of negative eigenvalues clipped.
+int64_t sqrt_psd_in_place(SqrtScratch& s, int n, double* out) {
+  s.w.resize(static_cast<size_t>(n));
+  int info = 0;
+  double wq = 0;
+  int iwq = 0;
+  syevd_call('V', 'L', n, s.vecs.data(), n, s.w.data(), &wq, -1, &iwq, -1, &info);
+  if (info != 0) throw std::runtime_error("sqrtPsd: LAPACK syevd workspace query failed (info=" + std::to_string(info) + ")");
+  s.work.resize(static_cast<size_t>(lwork_from(wq)));
+  s.iwork.resize(static_cast<size_t>(std::max(1, iwq)));
+  syevd_call('V', 'L', n, s.vecs.data(), n, s.w.data(), s.work.data(), static_cast<int>(s.work.size()), s.iwork.data(),
+             static_cast<int>(s.iwork.size()), &info);
+  if (info < 0) throw std::runtime_error("sqrtPsd: LAPACK syevd rejected argument " + std::to_string(-info));
+  if (info > 0) {
+    throw std::runtime_error("sqrtPsd: eigenvalue algorithm failed to converge (LAPACK syevd info=" + std::to_string(info) +
+                             "); check the input for NaN/Inf");
+  }
+  // LAPACK's column-major eigenvectors are, read row-major, the rows of V^T: scaling row j by
+  // w_j^(1/4) gives B^T with B = V diag(w+^(1/4)), and root = B B^T = (B^T)^T (B^T)
+  int64_t clipped = 0;
+  for (int j = 0; j < n; ++j) {
+    const double wj = s.w[static_cast<size_t>(j)];
+    if (wj < 0) ++clipped;
+    const double f = wj > 0 ? std::sqrt(std::sqrt(wj)) : 0.0;
+    double* row = s.vecs.data() + static_cast<size_t>(j) * n;
+    for (int i = 0; i < n; ++i) row[i] *= f;
+  }
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n, n, 1.0, s.vecs.data(), n, 0.0, out, n);
+  return clipped;
+}
+
+// The scratch of this call: the shared one, or its own when another call holds that.
+template <class F>
+int64_t with_sqrt_scratch(F&& body) {
+  std::unique_lock<std::mutex> lock(sqrt_scratch_mutex, std::try_to_lock);
+  SqrtScratch own;
+  return body(lock.owns_lock() ? sqrt_scratch : own);
+}
+
+}  // namespace
+
 template <class T>
 int64_t sqrt_psd(const T* a, int n, T* root) {
   if (n == 0) return 0;
-  std::vector<T> w(static_cast<size_t>(n));
-  std::vector<T> v(static_cast<size_t>(n) * n);
-  symmetrize_to(a, n, v.data());
-  eigh_inplace("sqrtPsd", v.data(), n, w.data());
-  int64_t clipped = 0;
-  std::vector<T> f(static_cast<size_t>(n));
-  for (int j = 0; j < n; ++j) {
-    const T wj = w[static_cast<size_t>(j)];
-    if (wj < T(0)) ++clipped;
-    f[static_cast<size_t>(j)] = wj > T(0) ? std::sqrt(std::sqrt(wj)) : T(0);
+  if constexpr (std::is_same_v<T, double>) {
+    return with_sqrt_scratch([&](SqrtScratch& s) {
+      s.vecs.resize(static_cast<size_t>(n) * n);
+      symmetrize_to(a, n, s.vecs.data());
+      const int64_t clipped = sqrt_psd_in_place(s, n, root);
+      mirror_upper_tiled(root, n);
+      return clipped;
+    });
+  } else {
+    // f32 arithmetic throughout
+    std::vector<T> w(static_cast<size_t>(n));
+    std::vector<T> v(static_cast<size_t>(n) * n);
+    symmetrize_to(a, n, v.data());
+    eigh_inplace("sqrtPsd", v.data(), n, w.data());
+    int64_t clipped = 0;
+    std::vector<T> f(static_cast<size_t>(n));
+    for (int j = 0; j < n; ++j) {
+      const T wj = w[static_cast<size_t>(j)];
+      if (wj < T(0)) ++clipped;
+      f[static_cast<size_t>(j)] = wj > T(0) ? std::sqrt(std::sqrt(wj)) : T(0);
+    }
+    // B = V diag(w+^(1/4)), row by row; root = B B^T, whose upper triangle syrk fills
+    for (int i = 0; i < n; ++i) {
+      T* vi = v.data() + static_cast<size_t>(i) * n;
+      for (int j = 0; j < n; ++j) vi[j] *= f[static_cast<size_t>(j)];
+    }
+    syrk_upper(n, n, v.data(), n, root, n);
+    mirror_upper_tiled(root, n);
+    return clipped;
   }
-  // B = V diag(w+^(1/4)), row by row; root = B B^T, whose upper triangle syrk fills
-  for (int i = 0; i < n; ++i) {
-    T* vi = v.data() + static_cast<size_t>(i) * n;
-    for (int j = 0; j < n; ++j) vi[j] *= f[static_cast<size_t>(j)];
-  }
-  syrk_upper(n, n, v.data(), n, root, n);
-  mirror_upper_tiled(root, n);
-  return clipped;
+}
+
+int64_t sqrt_psd_f64(const float* a, int n, float* root) {
+  if (n == 0) return 0;
+  return with_sqrt_scratch([&](SqrtScratch& s) {
+    const size_t nn = static_cast<size_t>(n) * n;
+    s.vecs.resize(nn);
+    s.root.resize(nn);
+    symmetrize_into(a, n, s.vecs.data());
+    const int64_t clipped = sqrt_psd_in_place(s, n, s.root.data());
+    mirror_upper_tiled(s.root.data(), n);
+    for (size_t i = 0; i < nn; ++i) root[i] = static_cast<float>(s.root[i]);
+    return clipped;
+  });
 }
 
 template <class T>

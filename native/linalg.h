@@ -70,5 +70,9 @@ void gram_rows(const T* a, int n, int k, int lda, T* out);
 template <class T>
 int64_t sqrt_psd(const T* a, int n, T* root);
 
+// The same root of an f32 matrix computed in double (eigendecomposition and product), rounded to
+// f32 once at the end; its double buffers are kept between calls (see linalg.cc).
+int64_t sqrt_psd_f64(const float* a, int n, float* root);
+
 }  // namespace linalg
 }  // namespace ncgpu

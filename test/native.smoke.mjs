@@ -445,6 +445,29 @@ for (const [dtype, Arr, tol] of [['f64', D, 1e-10], ['f32', F, 2e-4]]) {
   }
 }
 
+// sqrtPsd of an f32 matrix computed in double: f32 out, as accurate as the f64 path up to that
+// rounding, where f32 arithmetic loses the small eigenvalues
+{
+  const n = 24;
+  // A = Q diag(lambda) Q^T with eigenvalues from 1 down to 1e-7 and Q from a QR of a fixed matrix
+  const { q } = nc.qr(Float64Array.from({ length: n * n }, (_, i) => Math.sin(i * 1.7 + 0.3)), n, n);
+  const A = new Float64Array(n * n);
+  for (let k = 0; k < n; k++) {
+    const lambda = 10 ** (-7 * k / (n - 1));
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] += lambda * q[i * n + k] * q[j * n + k];
+  }
+  const a32 = Float32Array.from(A);
+  const ref = nc.sqrtPsd(Float64Array.from(a32), n).root;
+  const mixed = nc.sqrtPsd(a32, n, 'f64');
+  const single = nc.sqrtPsd(a32, n, 'f32');
+  const err = (r) => maxAbsDiff(Array.from(r), Array.from(ref));
+  check('sqrtPsd f32 in, f64 inside: returns a Float32Array', mixed.root instanceof Float32Array, String(mixed.root?.constructor?.name));
+  check('sqrtPsd f32 in, f64 inside: within f32 rounding of the f64 root', err(mixed.root) < 1e-6, `max diff ${err(mixed.root)}`);
+  check('sqrtPsd f32 arithmetic is less accurate on small eigenvalues', err(single.root) > 10 * err(mixed.root), `f32 ${err(single.root)} vs ${err(mixed.root)}`);
+  throwsWith('sqrtPsd bad precision', () => nc.sqrtPsd(a32, n, 'f16'), RangeError, /'precision' must be 'f32' or 'f64'/);
+  throwsWith('sqrtPsd f32 precision on f64', () => nc.sqrtPsd(Float64Array.from(a32), n, 'f32'), RangeError, /needs a Float32Array/);
+}
+
 // ---------------------------------------------------------------------------
 // Async variants
 // ---------------------------------------------------------------------------

@@ -179,8 +179,9 @@ export async function pinv(a: Matrix, options: PinvOptions = {}): Promise<Matrix
 /** Symmetric PSD square root V diag(sqrt(max(w, 0))) V^T; `clipped` counts negative eigenvalues set to 0. */
 export async function sqrtPsd(a: Matrix, options: PrecisionOption = {}): Promise<{ root: Matrix; clipped: number }> {
   square('sqrtPsd', 'a', a);
-  const A = await hostCopy('sqrtPsd', 'a', a, options.precision ?? 'f64');
+  // f32 in and out: the addon widens to f64 itself, into buffers it keeps between calls
+  const A = await finiteHostData('sqrtPsd', 'a', a);
   assertSymmetric('sqrtPsd', 'a', A, a.rows);
-  const r = await addon().sqrtPsdAsync(A, a.rows);
+  const r = await addon().sqrtPsdAsync(A, a.rows, options.precision ?? 'f64');
   return { root: toMatrix(a, r.root, a.rows, a.rows, 'square root'), clipped: r.clipped };
 }

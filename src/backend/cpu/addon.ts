@@ -75,7 +75,8 @@ interface Sync {
   qr<T extends Real>(a: T, m: number, n: number): QrOut<T>;
   pinv<T extends Real>(a: T, m: number, n: number, rcond: number): T;
   pinvSym<T extends Real>(a: T, n: number, rcond: number): T;
-  sqrtPsd<T extends Real>(a: T, n: number): SqrtOut<T>;
+  /** precision 'f64' computes a Float32Array's root in double (and returns f32) */
+  sqrtPsd<T extends Real>(a: T, n: number, precision?: 'f32' | 'f64'): SqrtOut<T>;
   /** A A^T (n x n) of the n x k block of `a` whose row i starts at offset + i lda */
   gramRows<T extends Real>(a: T, n: number, k: number, lda: number, offset: number): T;
   /** f32 Cholesky of `a` in place + f64 refinement; `a` is K again unless the status is 'converged' */
