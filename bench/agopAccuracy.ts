@@ -38,12 +38,10 @@ export async function benchAgopAccuracy(opts: { quick: boolean; layers?: number[
       { layers: Math.max(...layers), kernel: 'laplace', bandwidth: BANDWIDTH, keep: layers, agopMethod: 'batched', metrics: false, onWarning: () => {} },
     );
     const k = train.k;
-    const targets = new Float32Array(train.labels.length * k);
-    train.labels.forEach((c, i) => (targets[i * k + c] = 1));
     for (const kept of run.matrices) {
       const { rows: n, cols: d } = kept.X;
       const X = ctx.matrix(kept.X.data, [n, d]);
-      const fit = await new KernelRegression({ kernel: 'laplace', bandwidth: BANDWIDTH, solver: 'direct' }).fit(X, ctx.matrix(targets, [n, k]));
+      const fit = await new KernelRegression({ kernel: 'laplace', bandwidth: BANDWIDTH, solver: 'direct' }).fit(X, { labels: train.labels, k });
       const files = { X: join(dir, 'X.npy'), alpha: join(dir, 'alpha.npy'), batched: join(dir, 'batched.npy'), gram: join(dir, 'gram.npy') };
       writeFileSync(files.X, encodeNpy(kept.X.data, [n, d]));
       writeFileSync(files.alpha, encodeNpy(await fit.alpha!.read(), [n, k]));

@@ -143,6 +143,13 @@ inline void syrk_upper(int n, int k, const float* a, int lda, float* c, int ldc)
 inline void syrk_upper(int n, int k, const double* a, int lda, double* c, int ldc) {
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, k, 1.0, a, lda, 0.0, c, ldc);
 }
+// The upper triangle of A^T A for the k x n matrix A (the Gram of its columns).
+inline void syrk_upper_columns(int n, int k, const float* a, int lda, float* c, int ldc) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, 1.0f, a, lda, 0.0f, c, ldc);
+}
+inline void syrk_upper_columns(int n, int k, const double* a, int lda, double* c, int ldc) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, 1.0, a, lda, 0.0, c, ldc);
+}
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -270,12 +277,11 @@ T one_norm_sym_lower(const T* a, int n) {
                            "); add a ridge (lambda > 0) or solve in f64");
 }
 
-// In-place eigendecomposition of a symmetric matrix stored in `vecs` (n x n,
-// both triangles valid). On return `vecs` holds the eigenvectors as
-// row-major columns and w the ascending eigenvalues.
+// LAPACK syevd on the symmetric matrix in `vecs` (n x n, both triangles valid), with the given
+// workspace vectors (resized as needed). On return w holds the ascending eigenvalues and `vecs`
+// the eigenvectors column-major, i.e. read row-major, the rows of V^T.
 template <class T>
-void eigh_inplace(const char* fn, T* vecs, int n, T* w) {
-  if (n == 0) return;
+void syevd_in_place(const char* fn, T* vecs, int n, T* w, std::vector<T>& work, std::vector<int>& iwork) {
   int info = 0;
   T wq = 0;
   int iwq = 0;
@@ -283,8 +289,8 @@ void eigh_inplace(const char* fn, T* vecs, int n, T* w) {
   // self; uplo 'L' is as good as 'U'.
   syevd_call('V', 'L', n, vecs, n, w, &wq, -1, &iwq, -1, &info);
   if (info != 0) throw std::runtime_error(std::string(fn) + ": LAPACK syevd workspace query failed (info=" + std::to_string(info) + ")");
-  std::vector<T> work(static_cast<size_t>(lwork_from(wq)));
-  std::vector<int> iwork(static_cast<size_t>(std::max(1, iwq)));
+  work.resize(static_cast<size_t>(lwork_from(wq)));
+  iwork.resize(static_cast<size_t>(std::max(1, iwq)));
   syevd_call('V', 'L', n, vecs, n, w, work.data(), static_cast<int>(work.size()), iwork.data(),
              static_cast<int>(iwork.size()), &info);
   if (info < 0) throw std::runtime_error(std::string(fn) + ": LAPACK syevd rejected argument " + std::to_string(-info));
@@ -292,6 +298,17 @@ void eigh_inplace(const char* fn, T* vecs, int n, T* w) {
     throw std::runtime_error(std::string(fn) + ": eigenvalue algorithm failed to converge (LAPACK syevd info=" +
                              std::to_string(info) + "); check the input for NaN/Inf");
   }
+}
+
+// In-place eigendecomposition of a symmetric matrix stored in `vecs` (n x n,
+// both triangles valid). On return `vecs` holds the eigenvectors as
+// row-major columns and w the ascending eigenvalues.
+template <class T>
+void eigh_inplace(const char* fn, T* vecs, int n, T* w) {
+  if (n == 0) return;
+  std::vector<T> work;
+  std::vector<int> iwork;
+  syevd_in_place(fn, vecs, n, w, work, iwork);
   // Column-major eigenvectors (column j contiguous) -> row-major with
   // eigenvector j in column j.
   transpose_square_inplace(vecs, n);
@@ -505,50 +522,39 @@ void mirror_upper_tiled(T* a, int n) {
 // root at every layer, and where fresh pages are expensive (about 3 ms per MB in some VMs)
 // faulting in the eigenvectors, the LAPACK workspace and the product costs as much as the
 // eigendecomposition's own arithmetic. A call that finds them in use allocates its own.
-struct SqrtScratch {
-  std::vector<double> vecs, w, f, work, root;
+template <class T>
+struct SqrtBuffers {
+  std::vector<T> vecs, w, work, root;
   std::vector<int> iwork;
 };
 std::mutex sqrt_scratch_mutex;
-SqrtScratch sqrt_scratch;
+SqrtBuffers<double> sqrt_scratch;
 
-// V diag(sqrt(max(w, 0))) V^T in double into `out` (upper triangle) from the symmetric matrix in
-// s.vecs (overwritten); returns the number of negative eigenvalues clipped.
-int64_t sqrt_psd_in_place(SqrtScratch& s, int n, double* out) {
+// V diag(sqrt(max(w, 0))) V^T into `out` (upper triangle) from the symmetric matrix in s.vecs
+// (overwritten); returns the number of negative eigenvalues clipped.
+template <class T>
+int64_t root_from_symmetric(SqrtBuffers<T>& s, int n, T* out) {
   s.w.resize(static_cast<size_t>(n));
-  int info = 0;
-  double wq = 0;
-  int iwq = 0;
-  syevd_call('V', 'L', n, s.vecs.data(), n, s.w.data(), &wq, -1, &iwq, -1, &info);
-  if (info != 0) throw std::runtime_error("sqrtPsd: LAPACK syevd workspace query failed (info=" + std::to_string(info) + ")");
-  s.work.resize(static_cast<size_t>(lwork_from(wq)));
-  s.iwork.resize(static_cast<size_t>(std::max(1, iwq)));
-  syevd_call('V', 'L', n, s.vecs.data(), n, s.w.data(), s.work.data(), static_cast<int>(s.work.size()), s.iwork.data(),
-             static_cast<int>(s.iwork.size()), &info);
-  if (info < 0) throw std::runtime_error("sqrtPsd: LAPACK syevd rejected argument " + std::to_string(-info));
-  if (info > 0) {
-    throw std::runtime_error("sqrtPsd: eigenvalue algorithm failed to converge (LAPACK syevd info=" + std::to_string(info) +
-                             "); check the input for NaN/Inf");
-  }
+  syevd_in_place("sqrtPsd", s.vecs.data(), n, s.w.data(), s.work, s.iwork);
   // LAPACK's column-major eigenvectors are, read row-major, the rows of V^T: scaling row j by
   // w_j^(1/4) gives B^T with B = V diag(w+^(1/4)), and root = B B^T = (B^T)^T (B^T)
   int64_t clipped = 0;
   for (int j = 0; j < n; ++j) {
-    const double wj = s.w[static_cast<size_t>(j)];
-    if (wj < 0) ++clipped;
-    const double f = wj > 0 ? std::sqrt(std::sqrt(wj)) : 0.0;
-    double* row = s.vecs.data() + static_cast<size_t>(j) * n;
+    const T wj = s.w[static_cast<size_t>(j)];
+    if (wj < T(0)) ++clipped;
+    const T f = wj > T(0) ? std::sqrt(std::sqrt(wj)) : T(0);
+    T* row = s.vecs.data() + static_cast<size_t>(j) * n;
     for (int i = 0; i < n; ++i) row[i] *= f;
   }
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n, n, 1.0, s.vecs.data(), n, 0.0, out, n);
+  syrk_upper_columns(n, n, s.vecs.data(), n, out, n);
   return clipped;
 }
 
-// The scratch of this call: the shared one, or its own when another call holds that.
+// Runs body on the kept f64 buffers, or on buffers of its own when another call holds those.
 template <class F>
 int64_t with_sqrt_scratch(F&& body) {
   std::unique_lock<std::mutex> lock(sqrt_scratch_mutex, std::try_to_lock);
-  SqrtScratch own;
+  SqrtBuffers<double> own;
   return body(lock.owns_lock() ? sqrt_scratch : own);
 }
 
@@ -557,46 +563,29 @@ int64_t with_sqrt_scratch(F&& body) {
 template <class T>
 int64_t sqrt_psd(const T* a, int n, T* root) {
   if (n == 0) return 0;
-  if constexpr (std::is_same_v<T, double>) {
-    return with_sqrt_scratch([&](SqrtScratch& s) {
-      s.vecs.resize(static_cast<size_t>(n) * n);
-      symmetrize_to(a, n, s.vecs.data());
-      const int64_t clipped = sqrt_psd_in_place(s, n, root);
-      mirror_upper_tiled(root, n);
-      return clipped;
-    });
-  } else {
-    // f32 arithmetic throughout
-    std::vector<T> w(static_cast<size_t>(n));
-    std::vector<T> v(static_cast<size_t>(n) * n);
-    symmetrize_to(a, n, v.data());
-    eigh_inplace("sqrtPsd", v.data(), n, w.data());
-    int64_t clipped = 0;
-    std::vector<T> f(static_cast<size_t>(n));
-    for (int j = 0; j < n; ++j) {
-      const T wj = w[static_cast<size_t>(j)];
-      if (wj < T(0)) ++clipped;
-      f[static_cast<size_t>(j)] = wj > T(0) ? std::sqrt(std::sqrt(wj)) : T(0);
-    }
-    // B = V diag(w+^(1/4)), row by row; root = B B^T, whose upper triangle syrk fills
-    for (int i = 0; i < n; ++i) {
-      T* vi = v.data() + static_cast<size_t>(i) * n;
-      for (int j = 0; j < n; ++j) vi[j] *= f[static_cast<size_t>(j)];
-    }
-    syrk_upper(n, n, v.data(), n, root, n);
+  auto body = [&](SqrtBuffers<T>& s) {
+    s.vecs.resize(static_cast<size_t>(n) * n);
+    symmetrize_to(a, n, s.vecs.data());
+    const int64_t clipped = root_from_symmetric(s, n, root);
     mirror_upper_tiled(root, n);
     return clipped;
+  };
+  if constexpr (std::is_same_v<T, double>) {
+    return with_sqrt_scratch(body);
+  } else {
+    SqrtBuffers<T> own;  // f32 arithmetic throughout
+    return body(own);
   }
 }
 
 int64_t sqrt_psd_f64(const float* a, int n, float* root) {
   if (n == 0) return 0;
-  return with_sqrt_scratch([&](SqrtScratch& s) {
+  return with_sqrt_scratch([&](SqrtBuffers<double>& s) {
     const size_t nn = static_cast<size_t>(n) * n;
     s.vecs.resize(nn);
     s.root.resize(nn);
     symmetrize_into(a, n, s.vecs.data());
-    const int64_t clipped = sqrt_psd_in_place(s, n, s.root.data());
+    const int64_t clipped = root_from_symmetric(s, n, s.root.data());
     mirror_upper_tiled(s.root.data(), n);
     for (size_t i = 0; i < nn; ++i) root[i] = static_cast<float>(s.root[i]);
     return clipped;

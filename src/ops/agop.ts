@@ -294,12 +294,11 @@ function agopMethodFor(
   }
   if (!p.backend.includes(requested)) throw new RangeError(`${op}: method '${requested}' does not run on this backend (it runs ${p.backend.join(', ')})`);
   if (requested === 'gram') {
-    const hint = "use method 'batched'";
+    const bytes = agopGramBytes(p.n, p.d, p.k);
     const what = `${op}: method 'gram' (two ${p.n} x ${p.n} matrices)`;
-    if (p.memoryBytes === undefined) checkHostMemory(agopGramBytes(p.n, p.d, p.k), what, hint);
-    else if (agopGramBytes(p.n, p.d, p.k) > p.memoryBytes) {
-      throw new RangeError(`${what} needs ${formatBytes(agopGramBytes(p.n, p.d, p.k))} but 'memoryBytes' allows ${formatBytes(p.memoryBytes)}; ${hint}`);
-    }
+    const hint = "use method 'batched'";
+    if (p.memoryBytes === undefined) checkHostMemory(bytes, what, hint);
+    else if (bytes > p.memoryBytes) throw new RangeError(`${what} needs ${formatBytes(bytes)} but 'memoryBytes' allows ${formatBytes(p.memoryBytes)}; ${hint}`);
   }
   return requested;
 }
