@@ -23,6 +23,7 @@
 #include "agop.h"
 #include "async.h"
 #include "cpu_ops.h"
+#include "huge_pages.h"
 #include "kernel_solve_addon.h"
 #include "stderr_capture.h"
 #include "linalg.h"
@@ -256,6 +257,7 @@ size_t new_real(Napi::Env env, Task& task, bool f64, uint64_t length, void** dat
     *data = a.Data();
     arr = a;
   }
+  advise_huge_pages(*data, static_cast<size_t>(length) * (f64 ? 8 : 4));
   return task.hold(arr);
 }
 
@@ -279,6 +281,19 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   if (n < 1) args.range_error("argument 'n' must be >= 1, got " + std::to_string(n));
   cpu::set_threads(static_cast<int>(n));
   return info.Env().Undefined();
+}
+
+// adviseHugePages(array) -> boolean: asks for 2 MiB pages behind a large typed array that has not
+// been written yet (see huge_pages.h); false where the advice was not given (small array, no THP)
+Napi::Value AdviseHugePages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsTypedArray()) {
+    Napi::TypeError::New(env, "adviseHugePages: argument 'array' must be a typed array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto a = info[0].As<Napi::TypedArray>();
+  auto* base = static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  return Napi::Boolean::New(env, advise_huge_pages(base, a.ByteLength()));
 }
 
 // ---------------------------------------------------------------------------
@@ -1000,6 +1015,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("blasInfo", Napi::Function::New(env, BlasInfo, "blasInfo"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages, "adviseHugePages"));
 
   export_pair<parse_gemm>(env, exports, "gemm");
   exports.Set("sgemmDirect", Napi::Function::New(env, SgemmDirect, "sgemmDirect"));

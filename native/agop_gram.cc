@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpu_ops.h"
+#include "huge_pages.h"
 #include "lapack_decls.h"
 #include "thread_pool.h"
 
@@ -37,6 +38,7 @@ class Scratch {
     if (floats < need) {
       buffer.reset();
       buffer.reset(new float[static_cast<size_t>(need)]);  // uninitialized: pages stay untouched until used
+      advise_huge_pages(buffer.get(), static_cast<size_t>(need) * sizeof(float));
       floats = need;
     }
     return buffer.get();

@@ -11,6 +11,7 @@
 
 #include "async.h"
 #include "f32_args.h"
+#include "huge_pages.h"
 #include "kernel_solve.h"
 #include "kernel_solve_addon.h"
 
@@ -24,6 +25,7 @@ constexpr double kMaxDim = 2147483647.0;
 size_t new_f32(Napi::Env env, Task& task, uint64_t length, float** data) {
   auto a = Napi::Float32Array::New(env, static_cast<size_t>(length));
   *data = a.Data();
+  advise_huge_pages(*data, static_cast<size_t>(length) * 4);
   return task.hold(a);
 }
 

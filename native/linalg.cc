@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "huge_pages.h"
 #include "lapack_decls.h"
 
 namespace ncgpu {
@@ -281,7 +282,7 @@ T one_norm_sym_lower(const T* a, int n) {
 // workspace vectors (resized as needed). On return w holds the ascending eigenvalues and `vecs`
 // the eigenvectors column-major, i.e. read row-major, the rows of V^T.
 template <class T>
-void syevd_in_place(const char* fn, T* vecs, int n, T* w, std::vector<T>& work, std::vector<int>& iwork) {
+void syevd_in_place(const char* fn, T* vecs, int n, T* w, LargeVector<T>& work, std::vector<int>& iwork) {
   int info = 0;
   T wq = 0;
   int iwq = 0;
@@ -306,7 +307,7 @@ void syevd_in_place(const char* fn, T* vecs, int n, T* w, std::vector<T>& work, 
 template <class T>
 void eigh_inplace(const char* fn, T* vecs, int n, T* w) {
   if (n == 0) return;
-  std::vector<T> work;
+  LargeVector<T> work;
   std::vector<int> iwork;
   syevd_in_place(fn, vecs, n, w, work, iwork);
   // Column-major eigenvectors (column j contiguous) -> row-major with
@@ -325,7 +326,7 @@ SolveInfo solve(const In* a, int n, const In* b, int k, SolveMethod method, In* 
   const double threshold = n * eps<T>();
   const size_t nn = static_cast<size_t>(n) * n;
   // the factorization's copy, converted to the arithmetic T on the way, with the ridge added in T
-  std::vector<T> fac(a, a + nn);
+  LargeVector<T> fac(a, a + nn);
   const auto add_ridge = [&] {
     if (ridge != 0) {
       for (int i = 0; i < n; ++i) fac[static_cast<size_t>(i) * n + i] += static_cast<T>(ridge);
@@ -524,7 +525,7 @@ void mirror_upper_tiled(T* a, int n) {
 // eigendecomposition's own arithmetic. A call that finds them in use allocates its own.
 template <class T>
 struct SqrtBuffers {
-  std::vector<T> vecs, w, work, root;
+  LargeVector<T> vecs, w, work, root;
   std::vector<int> iwork;
 };
 std::mutex sqrt_scratch_mutex;

@@ -50,6 +50,11 @@ interface Sync {
   /** restores stderr and returns what was written to it since captureStderr ('' when none ran) */
   releaseStderr(): string;
   setThreads(n: number): void;
+  /**
+   * asks Linux for 2 MiB pages behind a large typed array not yet written (first touches of 4 KiB
+   * pages are slow on virtual machines); false where no advice was given
+   */
+  adviseHugePages(array: ArrayBufferView): boolean;
   /** sgemm on Float32Arrays, dgemm on Float64Arrays (all three operands of one dtype) */
   gemm<T extends Real>(...args: Parameters<GemmFn<T>>): void;
   sgemmDirect: GemmFn<F32>;
@@ -109,7 +114,7 @@ const ASYNC_NAMES = [
   'softmaxBackward', 'embedding', 'embeddingBackward', 'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Sync)[];
 type AsyncNames = (typeof ASYNC_NAMES)[number];
-const SYNC_ONLY_NAMES = ['blasInfo', 'setThreads', 'sgemmDirect', 'captureStderr', 'releaseStderr'] as const satisfies readonly (keyof Sync)[];
+const SYNC_ONLY_NAMES = ['blasInfo', 'setThreads', 'adviseHugePages', 'sgemmDirect', 'captureStderr', 'releaseStderr'] as const satisfies readonly (keyof Sync)[];
 
 export type Addon = Sync & { [K in AsyncNames as `${K}Async`]: Async<Sync[K]> };
 

@@ -60,11 +60,18 @@ export class CpuBackend implements Backend {
     return { data: arr };
   }
 
+  /** A new zero-filled array whose pages are not yet touched, advised to use huge pages. */
+  private fresh(elements: number): Float32Array {
+    const arr = new Float32Array(elements);
+    this.native.adviseHugePages(arr);
+    return arr;
+  }
+
   /** Storage whose contents are unspecified (a reused array may hold old values). */
   alloc(elements: number): Storage {
     const reused = this.pool.get(elements)?.pop();
     if (reused) this.pooledBytes -= reused.byteLength;
-    return this.track(reused ?? new Float32Array(elements));
+    return this.track(reused ?? this.fresh(elements));
   }
 
   upload(src: Float32Array): Storage {
@@ -75,7 +82,9 @@ export class CpuBackend implements Backend {
 
   async download(s: Storage, elements: number): Promise<Float32Array> {
     this.readBytes += 4 * elements;
-    return data(s).slice(0, elements);
+    const copy = this.fresh(elements);
+    copy.set(data(s).subarray(0, elements));
+    return copy;
   }
 
   allocPanels(rows: number, cols: number, panelRows: number): { panels: Storage[]; host: Float32Array } {
@@ -87,7 +96,7 @@ export class CpuBackend implements Backend {
     this.spareHost = undefined;
     const pooled = this.pool.get(rows * cols)?.pop();
     if (pooled) this.pooledBytes -= pooled.byteLength;
-    const host = pooled ?? (spare && spare.length === rows * cols ? spare : new Float32Array(rows * cols));
+    const host = pooled ?? (spare && spare.length === rows * cols ? spare : this.fresh(rows * cols));
     const group: PanelGroup = { host, live: 0 };
     const panels: Storage[] = [];
     for (let r0 = 0; r0 < rows; r0 += panelRows) {
