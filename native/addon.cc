@@ -684,6 +684,40 @@ TaskPtr parse_class_sums(const Napi::CallbackInfo& info, bool async) {
   return task;
 }
 
+// classDeviations(x, rows, cols, labels, k, shifts) -> { sums (k x cols), sq (k) }, both Float64Array
+TaskPtr parse_class_deviations(const Napi::CallbackInfo& info, bool async) {
+  Args args(info, "classDeviations", 6);
+  ArrayArg x = args.f32(0, "x");
+  const int64_t rows = args.dim(1, "rows", kMaxSafeInteger), cols = args.dim(2, "cols", kMaxSafeInteger);
+  ArrayArg labels = args.i32(3, "labels");
+  const int64_t k = args.dim(4, "k", INT_MAX);
+  ArrayArg shifts = args.f32(5, "shifts");
+  const uint64_t nx = args.mul(rows, cols), ns = args.mul(k, cols);
+  args.need(x, "x", nx, shape(rows, cols));
+  args.need(labels, "labels", rows, "rows " + std::to_string(rows));
+  args.need(shifts, "shifts", ns, shape(k, cols));
+  auto task = std::make_unique<Task>("classDeviations", async);
+  task->keep_alive(x.object);
+  task->keep_alive(labels.object);
+  task->keep_alive(shifts.object);
+  void *psums = nullptr, *psq = nullptr;
+  const size_t ssums = new_real(args.env(), *task, true, ns, &psums);
+  const size_t ssq = new_real(args.env(), *task, true, static_cast<uint64_t>(k), &psq);
+  const float* px = x.f32();
+  const int32_t* pl = labels.i32();
+  const float* pshift = shifts.f32();
+  task->run = [=] {
+    cpu::class_deviations(px, rows, cols, pl, k, pshift, static_cast<double*>(psums), static_cast<double*>(psq));
+  };
+  task->result = [ssums, ssq](Napi::Env env, Task& t) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("sums", t.held(ssums));
+    o.Set("sq", t.held(ssq));
+    return o;
+  };
+  return task;
+}
+
 TaskPtr parse_max(const Napi::CallbackInfo& info, bool async) {
   Args args(info, "max", 1);
   ArrayArg x = args.f32(0, "x");
@@ -1030,6 +1064,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   export_pair<parse_axpy>(env, exports, "axpy");
   export_pair<parse_col_sums>(env, exports, "colSums");
   export_pair<parse_class_sums>(env, exports, "classSums");
+  export_pair<parse_class_deviations>(env, exports, "classDeviations");
   export_pair<parse_max>(env, exports, "max");
   export_pair<parse_count_non_finite>(env, exports, "countNonFinite");
 

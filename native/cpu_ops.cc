@@ -391,40 +391,77 @@ void col_sums(const float* x, int64_t rows, int64_t cols, float* out) {
   }
 }
 
-void class_sums(const float* x, int64_t rows, int64_t cols, const int32_t* labels, int64_t k, float* out) {
+namespace {
+
+void check_class_labels(const char* fn, const int32_t* labels, int64_t rows, int64_t k) {
   for (int64_t i = 0; i < rows; ++i) {
     if (labels[i] < 0 || labels[i] >= k) {
       std::string range = k > 0 ? "0.." + std::to_string(k - 1) : std::string("empty (k = 0)");
-      throw std::invalid_argument("classSums: labels[" + std::to_string(i) + "] = " + std::to_string(labels[i]) +
+      throw std::invalid_argument(std::string(fn) + ": labels[" + std::to_string(i) + "] = " + std::to_string(labels[i]) +
                                   " is outside the class range " + range);
     }
   }
-  const int64_t kc = k * cols;
-  if (kc <= 0) return;
-  // One k x cols double accumulator per chunk; cap their total at ~256 MiB.
+}
+
+// Per-class double accumulators of `width` values, summed over row chunks that run in parallel:
+// row_fn(i, acc) adds row i's contribution into acc (its class's width values). Returns the
+// k x width totals.
+template <class RowFn>
+std::vector<double> accumulate_by_class(int64_t rows, int64_t cols, const int32_t* labels, int64_t k, int64_t width,
+                                        RowFn row_fn) {
+  const int64_t kw = k * width;
+  std::vector<double> total(static_cast<size_t>(kw), 0.0);
+  if (kw <= 0) return total;
+  // one k x width accumulator per chunk; cap their total at ~256 MiB
   int64_t nchunks = plan_chunks(rows, row_grain(cols, kGrainCheap));
-  const int64_t max_chunks = std::max<int64_t>(1, (int64_t{256} << 20) / (kc * 8));
-  nchunks = std::min(nchunks, max_chunks);
-  if (nchunks == 0) {
-    std::fill(out, out + kc, 0.0f);
-    return;
-  }
-  std::vector<double> partial(static_cast<size_t>(nchunks * kc), 0.0);
+  nchunks = std::min(nchunks, std::max<int64_t>(1, (int64_t{256} << 20) / (kw * 8)));
+  if (nchunks == 0) return total;
+  std::vector<double> partial(static_cast<size_t>(nchunks * kw), 0.0);
   for_chunks(rows, nchunks, [&](int64_t c, int64_t rb, int64_t re) {
-    double* acc = partial.data() + c * kc;
-    for (int64_t i = rb; i < re; ++i) {
-      const float* xi = x + i * cols;
-      double* ai = acc + static_cast<int64_t>(labels[i]) * cols;
-      for (int64_t j = 0; j < cols; ++j) ai[j] += xi[j];
-    }
+    double* acc = partial.data() + c * kw;
+    for (int64_t i = rb; i < re; ++i) row_fn(i, acc + static_cast<int64_t>(labels[i]) * width);
   });
-  parallel_for(0, kc, kGrainCheap, [&](int64_t b, int64_t e) {
+  parallel_for(0, kw, kGrainCheap, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       double s = 0;
-      for (int64_t c = 0; c < nchunks; ++c) s += partial[static_cast<size_t>(c * kc + t)];
-      out[t] = static_cast<float>(s);
+      for (int64_t c = 0; c < nchunks; ++c) s += partial[static_cast<size_t>(c * kw + t)];
+      total[static_cast<size_t>(t)] = s;
     }
   });
+  return total;
+}
+
+}  // namespace
+
+void class_sums(const float* x, int64_t rows, int64_t cols, const int32_t* labels, int64_t k, float* out) {
+  check_class_labels("classSums", labels, rows, k);
+  const std::vector<double> total = accumulate_by_class(rows, cols, labels, k, cols, [=](int64_t i, double* acc) {
+    const float* xi = x + i * cols;
+    for (int64_t j = 0; j < cols; ++j) acc[j] += xi[j];
+  });
+  for (size_t t = 0; t < total.size(); ++t) out[t] = static_cast<float>(total[t]);
+}
+
+void class_deviations(const float* x, int64_t rows, int64_t cols, const int32_t* labels, int64_t k,
+                      const float* shifts, double* sums, double* sq) {
+  check_class_labels("classDeviations", labels, rows, k);
+  // each class's row holds its cols deviation sums, then its sum of squares
+  const int64_t width = cols + 1;
+  const std::vector<double> total = accumulate_by_class(rows, cols, labels, k, width, [=](int64_t i, double* acc) {
+    const float* xi = x + i * cols;
+    const float* s = shifts + static_cast<int64_t>(labels[i]) * cols;
+    double q = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      const double v = static_cast<double>(xi[j]) - s[j];
+      acc[j] += v;
+      q += v * v;
+    }
+    acc[cols] += q;
+  });
+  for (int64_t c = 0; c < k; ++c) {
+    std::copy(total.begin() + c * width, total.begin() + c * width + cols, sums + c * cols);
+    sq[c] = total[static_cast<size_t>(c * width + cols)];
+  }
 }
 
 double max_value(const float* x, int64_t len) {

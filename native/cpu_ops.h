@@ -98,6 +98,11 @@ void col_sums(const float* x, int64_t rows, int64_t cols, float* out);
 // out (k x cols): row c is the sum of the rows of x labelled c (double
 // accumulation). Throws std::invalid_argument for a label outside [0, k).
 void class_sums(const float* x, int64_t rows, int64_t cols, const int32_t* labels, int64_t k, float* out);
+// The moments of x about per-class shifts s (k x cols), in one pass and in double: sums (k x
+// cols) row c = sum over rows labelled c of (x_i - s_c), and sq[c] = sum of ||x_i - s_c||^2.
+// Nothing of size rows x cols is written. Throws std::invalid_argument for a label outside [0, k).
+void class_deviations(const float* x, int64_t rows, int64_t cols, const int32_t* labels, int64_t k,
+                      const float* shifts, double* sums, double* sq);
 
 // Largest element; NaN if any element is NaN, -Infinity when len == 0.
 double max_value(const float* x, int64_t len);

@@ -133,6 +133,17 @@ describe.each(BACKENDS)('ClassStatsAccumulator on %s', (backend) => {
     const streamed = acc.result();
     expect(relErr(streamed.traceW, ref)).toBeLessThan(1e-3);
 
+    // without the second moment (the one-pass path on backends that have classDeviations)
+    expect(relErr((await classStats(X, labels, k, { covariance: false })).traceW, ref)).toBeLessThan(1e-3);
+    const traces = new ClassStatsAccumulator(k, p, { covariance: false });
+    for (let start = 0; start < n; start += 7) {
+      const end = Math.min(n, start + 7);
+      const batch = ctx.matrix(x.subarray(start * p, end * p), [end - start, p]);
+      await traces.add(batch, labels.slice(start, end));
+      batch.dispose();
+    }
+    expect(relErr(traces.result().traceW, ref)).toBeLessThan(1e-3);
+
     // the textbook formula with the same f32 GEMM: (tr(X^T X) - sum_c N_c ||mu_c||^2) / N, even
     // with exact f64 means, is dominated by the GEMM's rounding of ~N ||mu||^2 = 4e6
     const xtx = await matmul(X, X, { transA: true });
@@ -148,5 +159,51 @@ describe.each(BACKENDS)('ClassStatsAccumulator on %s', (backend) => {
     expect(relErr(naive, ref)).toBeGreaterThan(1e-3);
     xtx.dispose();
     X.dispose();
+  });
+});
+
+describe("the cpu backend's one-pass class moments (classDeviations)", () => {
+  /** per class, in f64: sums of x_i - s_c and of ||x_i - s_c||^2 */
+  function reference(x: Float32Array, labels: Int32Array, k: number, p: number, shifts: Float32Array) {
+    const sums = new Float64Array(k * p);
+    const sq = new Float64Array(k);
+    for (let i = 0; i < labels.length; i++) {
+      const c = labels[i]!;
+      for (let j = 0; j < p; j++) {
+        const v = x[i * p + j]! - shifts[c * p + j]!;
+        sums[c * p + j] += v;
+        sq[c] += v * v;
+      }
+    }
+    return { sums, sq };
+  }
+
+  // one row, sizes that split unevenly into row chunks, and one past the threshold for a worker thread
+  it.each([[1, 3, 2], [37, 5, 3], [3001, 7, 10], [2000, 1500, 4]])('%i rows x %i columns, %i classes, equals an f64 reference', async (rows, p, k) => {
+    const ctx = await context('cpu');
+    try {
+      const rng = new Rng(rows + p);
+      const x = Float32Array.from({ length: rows * p }, () => 10 + rng.normal());
+      const labels = Int32Array.from({ length: rows }, () => rng.int(0, k - 1));
+      const shifts = Float32Array.from({ length: k * p }, () => 10 + 0.1 * rng.normal());
+      const got = await ctx.backend.classDeviations!(ctx.matrix(x, [rows, p]).storage(), rows, p, labels, k, shifts);
+      const want = reference(x, labels, k, p, shifts);
+      for (let t = 0; t < k * p; t++) expect(Math.abs(got.sums[t]! - want.sums[t]!)).toBeLessThanOrEqual(1e-12 * rows);
+      // both sum up to 750,000 squares in f64, in different orders
+      for (let c = 0; c < k; c++) expect(relErr(got.sq[c]!, want.sq[c]!)).toBeLessThanOrEqual(1e-10);
+    } finally {
+      await ctx.dispose();
+    }
+  });
+
+  it('names a label outside the class range', async () => {
+    const ctx = await context('cpu');
+    try {
+      const X = ctx.matrix(new Float32Array(6), [3, 2]);
+      await expect(ctx.backend.classDeviations!(X.storage(), 3, 2, Int32Array.from([0, 2, 1]), 2, new Float32Array(4)))
+        .rejects.toThrow(/classDeviations: labels\[1\] = 2 is outside the class range 0..1/);
+    } finally {
+      await ctx.dispose();
+    }
   });
 });

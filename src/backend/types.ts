@@ -378,6 +378,12 @@ export interface Backend {
   colSums(x: Storage, rows: number, cols: number, out: Storage): void | Promise<void>;
   /** out (k x cols): row c is the sum of the rows of x whose label is c. Labels are validated by the caller. */
   classSums(x: Storage, rows: number, cols: number, labels: Int32Array, k: number, out: Storage): void | Promise<void>;
+  /**
+   * Optional: the moments of x about per-class shifts (k x cols, host f32) in one pass, in f64 on
+   * the host: per class the sum of x_i - s_c (k x cols) and of ||x_i - s_c||^2 (k). Backends
+   * that have it spare classStats its rows x cols scratch matrix. Labels are validated by the caller.
+   */
+  classDeviations?(x: Storage, rows: number, cols: number, labels: Int32Array, k: number, shifts: Float32Array): Promise<{ sums: Float64Array; sq: Float64Array }>;
   /** The largest of the first `elements` values. */
   max(x: Storage, elements: number): Promise<number>;
   /** number of NaN or +-Inf entries */

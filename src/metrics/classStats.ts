@@ -73,6 +73,13 @@ export interface ClassStats {
 
 const OP = 'ClassStatsAccumulator.add';
 
+/** What one batch adds: per class sum_i (x_i - s_c) (k x p) and sum_i ||x_i - s_c||^2 (k), and the p x p second moment */
+interface BatchMoments {
+  shiftedSums: Float64Array;
+  sqSums: Float64Array;
+  second: Float32Array | null;
+}
+
 /**
  * Streaming class statistics. Feed batches with `add(features, labels)`; `result()` gives the
  * statistics of everything added so far and can be called at any time.
@@ -133,94 +140,22 @@ export class ClassStatsAccumulator {
     const y = checkClassLabels(OP, labels, features.rows, k);
     const b = features.rows;
     if (b === 0) return;
-    const ctx = features.context;
     const batchCounts = new Float64Array(k);
     for (let i = 0; i < b; i++) batchCounts[y[i]!]!++;
     const fresh: number[] = [];
     for (let c = 0; c < k; c++) if (batchCounts[c]! > 0 && !this.#seen[c]) fresh.push(c);
 
-    const oneHotData = new Float32Array(b * k);
-    for (let i = 0; i < b; i++) oneHotData[i * k + y[i]!] = 1;
-    const oneHot = ctx.matrix(oneHotData, [b, k], { name: 'one-hot labels' });
-    const owned: Matrix[] = [oneHot];
     try {
-      if (fresh.length > 0) {
-        // first sight of these classes: their batch means become the shifts
-        const raw = await classSums(features, y, k);
-        owned.push(raw);
-        const rawSums = await raw.read();
-        for (const c of fresh) {
-          for (let j = 0; j < p; j++) this.#shifts[c * p + j] = Math.fround(rawSums[c * p + j]! / batchCounts[c]!);
-          if (!isAllFinite(this.#shifts.subarray(c * p, (c + 1) * p))) await explainNonFinite(OP, 'features', features);
-        }
-      }
-      const shifts = ctx.matrix(Float32Array.from(this.#shifts), [k, p], { name: 'class shifts' });
-      owned.push(shifts);
-      // x_i - s_{y_i}: the gathered shifts, negated, then the features added in place (one N x p buffer)
-      const shifted = await matmul(oneHot, shifts, { alpha: -1 });
-      owned.push(shifted);
-      await axpy(1, features, shifted, { inPlace: true });
-      const sums = await classSums(shifted, y, k);
-      owned.push(sums);
-      const shiftedSums = Float64Array.from(await sums.read());
-      if (!isAllFinite(shiftedSums)) await explainNonFinite(OP, 'features', features);
-
-      const rowSq = async () => {
-        const sq = await rowNorms(shifted, { squared: true });
-        try {
-          return await sq.read();
-        } finally {
-          sq.dispose();
-        }
-      };
-      let sqHost = await rowSq();
-      if (!isAllFinite(sqHost)) await explainNonFinite(OP, 'features', features);
-
-      // The f32 class sums of raw features round at ~eps * |x| per sample, which near collapse
-      // can exceed the within-class spread. Where a new shift misses its class mean by more than
-      // a tenth of the rms deviation, one more pass moves it onto the mean (the sums of the
-      // shifted rows are accurate); elsewhere the miss costs nothing measurable.
-      const batchSq = new Float64Array(k);
-      for (let i = 0; i < b; i++) batchSq[y[i]!] += sqHost[i]!;
-      const delta = new Float32Array(k * p);
-      let refine = false;
-      for (const c of fresh) {
-        let off = 0;
-        for (let j = 0; j < p; j++) off += (shiftedSums[c * p + j]! / batchCounts[c]!) ** 2;
-        if (!(off > 0.01 * (batchSq[c]! / batchCounts[c]!))) continue;
-        refine = true;
-        for (let j = 0; j < p; j++) {
-          const d = Math.fround(shiftedSums[c * p + j]! / batchCounts[c]!);
-          delta[c * p + j] = d;
-          this.#shifts[c * p + j] = this.#shifts[c * p + j]! + d;
-          // s_c + d is what is subtracted, up to one rounding of the small x - s_c
-          shiftedSums[c * p + j] = shiftedSums[c * p + j]! - batchCounts[c]! * d;
-        }
-      }
+      const moments = this.#second || !features.context.backend.classDeviations
+        ? await this.#momentsByGemm(features, y, batchCounts, fresh)
+        : await this.#momentsInOnePass(features, y, batchCounts, fresh);
       for (const c of fresh) this.#seen[c] = 1;
-      if (refine) {
-        const deltaM = ctx.matrix(delta, [k, p], { name: 'shift refinement' });
-        owned.push(deltaM);
-        await matmul(oneHot, deltaM, { alpha: -1, beta: 1, out: shifted });
-        sqHost = await rowSq();
-      }
-      const sqSums = new Float64Array(k);
-      for (let i = 0; i < b; i++) sqSums[y[i]!] += sqHost[i]!;
-
-      let second: Float32Array | null = null;
-      if (this.#second) {
-        const m2 = await matmul(shifted, shifted, { transA: true });
-        owned.push(m2);
-        second = await m2.read();
-        if (!isAllFinite(second)) await explainNonFinite(OP, 'features', features);
-      }
-
       // commit only after every pass succeeded, so a failed batch leaves the state untouched
-      for (let t = 0; t < k * p; t++) this.#shiftedSums[t] += shiftedSums[t]!;
-      if (second && this.#second) for (let t = 0; t < p * p; t++) this.#second[t] += second[t]!;
+      for (let t = 0; t < k * p; t++) this.#shiftedSums[t] += moments.shiftedSums[t]!;
+      if (moments.second && this.#second) for (let t = 0; t < p * p; t++) this.#second[t] += moments.second[t]!;
       for (let c = 0; c < k; c++) {
         this.#counts[c] += batchCounts[c]!;
-        this.#shiftedSq[c] += sqSums[c]!;
+        this.#shiftedSq[c] += moments.sqSums[c]!;
       }
       this.#n += b;
     } catch (e) {
@@ -232,6 +167,122 @@ export class ClassStatsAccumulator {
         }
       }
       throw e;
+    }
+  }
+
+  /** Sets the shifts of classes seen for the first time to their batch means (f32-rounded). */
+  async #setFreshShifts(features: Matrix, rawSums: ArrayLike<number>, batchCounts: Float64Array, fresh: number[]): Promise<void> {
+    const { p } = this;
+    for (const c of fresh) {
+      for (let j = 0; j < p; j++) this.#shifts[c * p + j] = Math.fround(rawSums[c * p + j]! / batchCounts[c]!);
+      if (!isAllFinite(this.#shifts.subarray(c * p, (c + 1) * p))) await explainNonFinite(OP, 'features', features);
+    }
+  }
+
+  /**
+   * The f32 class sums of raw features round at ~eps * |x| per sample, which near collapse can
+   * exceed the within-class spread. Where a new shift misses its class mean by more than a tenth
+   * of the rms deviation, it is moved onto the mean; elsewhere the miss costs nothing measurable.
+   * Returns the moves (k x p, zero for classes left alone), or null when no class moved.
+   */
+  #refineFreshShifts(shiftedSums: Float64Array, sqSums: Float64Array, batchCounts: Float64Array, fresh: number[]): Float32Array | null {
+    const { k, p } = this;
+    const delta = new Float32Array(k * p);
+    let refine = false;
+    for (const c of fresh) {
+      let off = 0;
+      for (let j = 0; j < p; j++) off += (shiftedSums[c * p + j]! / batchCounts[c]!) ** 2;
+      if (!(off > 0.01 * (sqSums[c]! / batchCounts[c]!))) continue;
+      refine = true;
+      for (let j = 0; j < p; j++) {
+        const d = Math.fround(shiftedSums[c * p + j]! / batchCounts[c]!);
+        delta[c * p + j] = d;
+        this.#shifts[c * p + j] = this.#shifts[c * p + j]! + d;
+      }
+    }
+    return refine ? delta : null;
+  }
+
+  /**
+   * The moments through the backend's one-pass classDeviations (f64, nothing of size b x p
+   * allocated); only without the second moment.
+   */
+  async #momentsInOnePass(features: Matrix, y: Int32Array, batchCounts: Float64Array, fresh: number[]): Promise<BatchMoments> {
+    const { k, p } = this;
+    const backend = features.context.backend;
+    const deviations = async () => {
+      const m = await backend.classDeviations!(features.storage(), features.rows, p, y, k, Float32Array.from(this.#shifts));
+      if (!isAllFinite(m.sums) || !isAllFinite(m.sq)) await explainNonFinite(OP, 'features', features);
+      return m;
+    };
+    // the unset shifts are zero, so the first pass gives the raw sums of fresh classes in f64
+    let m = await deviations();
+    if (fresh.length > 0) {
+      await this.#setFreshShifts(features, m.sums, batchCounts, fresh);
+      m = await deviations();
+      if (this.#refineFreshShifts(m.sums, m.sq, batchCounts, fresh)) m = await deviations();
+    }
+    return { shiftedSums: m.sums, sqSums: m.sq, second: null };
+  }
+
+  /** The moments through backend GEMMs on the shifted rows (which the second moment needs). */
+  async #momentsByGemm(features: Matrix, y: Int32Array, batchCounts: Float64Array, fresh: number[]): Promise<BatchMoments> {
+    const { k, p } = this;
+    const b = features.rows;
+    const ctx = features.context;
+    const oneHotData = new Float32Array(b * k);
+    for (let i = 0; i < b; i++) oneHotData[i * k + y[i]!] = 1;
+    const oneHot = ctx.matrix(oneHotData, [b, k], { name: 'one-hot labels' });
+    const owned: Matrix[] = [oneHot];
+    try {
+      if (fresh.length > 0) {
+        // first sight of these classes: their batch means become the shifts
+        const raw = await classSums(features, y, k);
+        owned.push(raw);
+        await this.#setFreshShifts(features, await raw.read(), batchCounts, fresh);
+      }
+      const shifts = ctx.matrix(Float32Array.from(this.#shifts), [k, p], { name: 'class shifts' });
+      owned.push(shifts);
+      // x_i - s_{y_i}: the gathered shifts, negated, then the features added in place (one b x p buffer)
+      const shifted = await matmul(oneHot, shifts, { alpha: -1 });
+      owned.push(shifted);
+      await axpy(1, features, shifted, { inPlace: true });
+      const sums = await classSums(shifted, y, k);
+      owned.push(sums);
+      const shiftedSums = Float64Array.from(await sums.read());
+      if (!isAllFinite(shiftedSums)) await explainNonFinite(OP, 'features', features);
+
+      const classSq = async () => {
+        const sq = await rowNorms(shifted, { squared: true });
+        try {
+          const rowSq = await sq.read();
+          if (!isAllFinite(rowSq)) await explainNonFinite(OP, 'features', features);
+          const perClass = new Float64Array(k);
+          for (let i = 0; i < b; i++) perClass[y[i]!] += rowSq[i]!;
+          return perClass;
+        } finally {
+          sq.dispose();
+        }
+      };
+      let sqSums = await classSq();
+      const delta = this.#refineFreshShifts(shiftedSums, sqSums, batchCounts, fresh);
+      if (delta) {
+        // s_c + d is what is subtracted, up to one rounding of the small x - s_c
+        for (const c of fresh) for (let j = 0; j < p; j++) shiftedSums[c * p + j] = shiftedSums[c * p + j]! - batchCounts[c]! * delta[c * p + j]!;
+        const deltaM = ctx.matrix(delta, [k, p], { name: 'shift refinement' });
+        owned.push(deltaM);
+        await matmul(oneHot, deltaM, { alpha: -1, beta: 1, out: shifted });
+        sqSums = await classSq();
+      }
+
+      let second: Float32Array | null = null;
+      if (this.#second) {
+        const m2 = await matmul(shifted, shifted, { transA: true });
+        owned.push(m2);
+        second = await m2.read();
+        if (!isAllFinite(second)) await explainNonFinite(OP, 'features', features);
+      }
+      return { shiftedSums, sqSums, second };
     } finally {
       for (const m of owned) m.dispose();
     }

@@ -71,6 +71,8 @@ interface Sync {
   axpy(alpha: number, x: F32, y: F32, out: F32): void;
   colSums(x: F32, rows: number, cols: number, out: F32): void;
   classSums(x: F32, rows: number, cols: number, labels: Int32Array, k: number, out: F32): void;
+  /** per class, in f64: the sums of x_i - s_c (k x cols) and of ||x_i - s_c||^2 (k); shifts is k x cols */
+  classDeviations(x: F32, rows: number, cols: number, labels: Int32Array, k: number, shifts: F32): { sums: Float64Array; sq: Float64Array };
   max(x: F32): number;
   countNonFinite(x: F32): number;
   /** precision 'f64' factors Float32Array arguments in double; the ridge is added in the arithmetic used */
@@ -108,7 +110,7 @@ interface Sync {
 
 /** the calls that come in a synchronous and a Promise-returning (`...Async`) form */
 const ASYNC_NAMES = [
-  'gemm', 'pairwise', 'agop', 'rowNorms', 'rowNormalize', 'rowDot', 'unary', 'axpy', 'colSums', 'classSums', 'max',
+  'gemm', 'pairwise', 'agop', 'rowNorms', 'rowNormalize', 'rowDot', 'unary', 'axpy', 'colSums', 'classSums', 'classDeviations', 'max',
   'countNonFinite', 'solve', 'eigh', 'svd', 'qr', 'pinv', 'pinvSym', 'sqrtPsd', 'gramRows', 'mixedSolve', 'symmetricResidual',
   'biasAdd', 'reluBackward', 'softmaxCeRows', 'mseRows', 'layerNorm', 'layerNormBackward', 'rowSoftmax',
   'softmaxBackward', 'embedding', 'embeddingBackward', 'sgdUpdate', 'adamUpdate',

@@ -211,6 +211,11 @@ export class CpuBackend implements Backend {
     return this.linear('classSums', rows * cols, data(x), rows, cols, labels, k, data(out));
   }
 
+  async classDeviations(x: Storage, rows: number, cols: number, labels: Int32Array, k: number, shifts: Float32Array) {
+    const args = [data(x), rows, cols, labels, k, shifts] as const;
+    return rows * cols < ASYNC_THRESHOLD_FLOPS ? this.native.classDeviations(...args) : this.native.classDeviationsAsync(...args);
+  }
+
   async max(x: Storage, elements: number): Promise<number> {
     return this.native.max(data(x).subarray(0, elements));
   }
