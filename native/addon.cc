@@ -660,26 +660,43 @@ TaskPtr parse_col_sums(const Napi::CallbackInfo& info, bool async) {
   return task;
 }
 
+// The arguments classSums and classDeviations share: x (rows x cols), its labels, k, and a
+// k x cols f32 array at index 5 (`per_class`: the output of classSums, the shifts of classDeviations).
+struct ClassArgs {
+  ArrayArg x, labels, per_class;
+  int64_t rows, cols, k;
+  uint64_t nx, nk;
+};
+
+ClassArgs parse_class_args(Args& args, const char* per_class_name) {
+  ClassArgs c;
+  c.x = args.f32(0, "x");
+  c.rows = args.dim(1, "rows", kMaxSafeInteger);
+  c.cols = args.dim(2, "cols", kMaxSafeInteger);
+  c.labels = args.i32(3, "labels");
+  c.k = args.dim(4, "k", INT_MAX);
+  c.per_class = args.f32(5, per_class_name);
+  c.nx = args.mul(c.rows, c.cols);
+  c.nk = args.mul(c.k, c.cols);
+  args.need(c.x, "x", c.nx, shape(c.rows, c.cols));
+  args.need(c.labels, "labels", c.rows, "rows " + std::to_string(c.rows));
+  args.need(c.per_class, per_class_name, c.nk, shape(c.k, c.cols));
+  return c;
+}
+
 TaskPtr parse_class_sums(const Napi::CallbackInfo& info, bool async) {
   Args args(info, "classSums", 6);
-  ArrayArg x = args.f32(0, "x");
-  const int64_t rows = args.dim(1, "rows", kMaxSafeInteger), cols = args.dim(2, "cols", kMaxSafeInteger);
-  ArrayArg labels = args.i32(3, "labels");
-  const int64_t k = args.dim(4, "k", INT_MAX);
-  ArrayArg out = args.f32(5, "out");
-  const uint64_t nx = args.mul(rows, cols), no = args.mul(k, cols);
-  args.need(x, "x", nx, shape(rows, cols));
-  args.need(labels, "labels", rows, "rows " + std::to_string(rows));
-  args.need(out, "out", no, shape(k, cols));
-  args.no_overlap(out, "out", no, x, "x", nx, false);
-  args.no_overlap(out, "out", no, labels, "labels", rows, false);
+  const ClassArgs c = parse_class_args(args, "out");
+  args.no_overlap(c.per_class, "out", c.nk, c.x, "x", c.nx, false);
+  args.no_overlap(c.per_class, "out", c.nk, c.labels, "labels", c.rows, false);
   auto task = std::make_unique<Task>("classSums", async);
-  task->keep_alive(x.object);
-  task->keep_alive(labels.object);
-  task->keep_alive(out.object);
-  const float* px = x.f32();
-  const int32_t* pl = labels.i32();
-  float* po = out.f32();
+  task->keep_alive(c.x.object);
+  task->keep_alive(c.labels.object);
+  task->keep_alive(c.per_class.object);
+  const float* px = c.x.f32();
+  const int32_t* pl = c.labels.i32();
+  float* po = c.per_class.f32();
+  const int64_t rows = c.rows, cols = c.cols, k = c.k;
   task->run = [=] { cpu::class_sums(px, rows, cols, pl, k, po); };
   return task;
 }
@@ -687,25 +704,18 @@ TaskPtr parse_class_sums(const Napi::CallbackInfo& info, bool async) {
 // classDeviations(x, rows, cols, labels, k, shifts) -> { sums (k x cols), sq (k) }, both Float64Array
 TaskPtr parse_class_deviations(const Napi::CallbackInfo& info, bool async) {
   Args args(info, "classDeviations", 6);
-  ArrayArg x = args.f32(0, "x");
-  const int64_t rows = args.dim(1, "rows", kMaxSafeInteger), cols = args.dim(2, "cols", kMaxSafeInteger);
-  ArrayArg labels = args.i32(3, "labels");
-  const int64_t k = args.dim(4, "k", INT_MAX);
-  ArrayArg shifts = args.f32(5, "shifts");
-  const uint64_t nx = args.mul(rows, cols), ns = args.mul(k, cols);
-  args.need(x, "x", nx, shape(rows, cols));
-  args.need(labels, "labels", rows, "rows " + std::to_string(rows));
-  args.need(shifts, "shifts", ns, shape(k, cols));
+  const ClassArgs c = parse_class_args(args, "shifts");
   auto task = std::make_unique<Task>("classDeviations", async);
-  task->keep_alive(x.object);
-  task->keep_alive(labels.object);
-  task->keep_alive(shifts.object);
+  task->keep_alive(c.x.object);
+  task->keep_alive(c.labels.object);
+  task->keep_alive(c.per_class.object);
   void *psums = nullptr, *psq = nullptr;
-  const size_t ssums = new_real(args.env(), *task, true, ns, &psums);
-  const size_t ssq = new_real(args.env(), *task, true, static_cast<uint64_t>(k), &psq);
-  const float* px = x.f32();
-  const int32_t* pl = labels.i32();
-  const float* pshift = shifts.f32();
+  const size_t ssums = new_real(args.env(), *task, true, c.nk, &psums);
+  const size_t ssq = new_real(args.env(), *task, true, static_cast<uint64_t>(c.k), &psq);
+  const float* px = c.x.f32();
+  const int32_t* pl = c.labels.i32();
+  const float* pshift = c.per_class.f32();
+  const int64_t rows = c.rows, cols = c.cols, k = c.k;
   task->run = [=] {
     cpu::class_deviations(px, rows, cols, pl, k, pshift, static_cast<double*>(psums), static_cast<double*>(psq));
   };

@@ -10,7 +10,9 @@
  * so the GEMM only sees the small deviations x - s_c; the exact identity
  *   sum_i (x_i - mu_c)(x_i - mu_c)^T = sum_i (x_i - s_c)(x_i - s_c)^T - N_c (mu_c - s_c)(mu_c - s_c)^T
  * then corrects for the shift in f64. For the one-shot `classStats` the shifts are the class
- * means themselves.
+ * means themselves. Without the second moment (`covariance: false`), a backend with the one-pass
+ * `classDeviations` (cpu) sums x_i - s_c and ||x_i - s_c||^2 in f64 directly, without the N x p
+ * matrix of shifted rows that the GEMM path writes.
  */
 import { matmul } from '../ops/matmul.js';
 import { axpy } from '../ops/elementwise.js';
