@@ -7,6 +7,7 @@
         "native/agop.cc",
         "native/agop_gram.cc",
         "native/cpu_ops.cc",
+        "native/huge_pages.cc",
         "native/kernel_solve.cc",
         "native/kernel_solve_addon.cc",
         "native/linalg.cc",

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -24,8 +25,9 @@ constexpr size_t kHugePageMinBytes = size_t{4} << 20;
 // advice was given.
 bool advise_huge_pages(void* p, size_t bytes);
 
-// std::allocator for vectors that may grow large: from kHugePageMinBytes on, memory is
-// 2 MiB-aligned and advised before the vector's constructor touches it.
+// std::allocator for vectors that may grow large: on Linux, from kHugePageMinBytes on, memory is
+// 2 MiB-aligned and advised before the vector's constructor touches it; elsewhere it is
+// std::allocator.
 template <class T>
 struct HugePageAllocator {
   using value_type = T;
@@ -34,21 +36,26 @@ struct HugePageAllocator {
   HugePageAllocator(const HugePageAllocator<U>&) {}
 
   T* allocate(size_t n) {
+#if defined(__linux__)
     const size_t bytes = n * sizeof(T);
-    if (bytes < kHugePageMinBytes) return std::allocator<T>().allocate(n);
-    constexpr size_t kAlign = size_t{2} << 20;
-    const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
-    void* p = std::aligned_alloc(kAlign, rounded);
-    if (!p) throw std::bad_alloc();
-    advise_huge_pages(p, rounded);
-    return static_cast<T*>(p);
+    if (bytes >= kHugePageMinBytes) {
+      constexpr size_t kAlign = size_t{2} << 20;
+      void* p = std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+      if (!p) throw std::bad_alloc();
+      advise_huge_pages(p, bytes);
+      return static_cast<T*>(p);
+    }
+#endif
+    return std::allocator<T>().allocate(n);
   }
   void deallocate(T* p, size_t n) {
-    if (n * sizeof(T) < kHugePageMinBytes) {
-      std::allocator<T>().deallocate(p, n);
-    } else {
+#if defined(__linux__)
+    if (n * sizeof(T) >= kHugePageMinBytes) {
       std::free(p);
+      return;
     }
+#endif
+    std::allocator<T>().deallocate(p, n);
   }
   template <class U>
   bool operator==(const HugePageAllocator<U>&) const { return true; }

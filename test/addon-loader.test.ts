@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../src/index.js';
 import { missingAddonExports } from '../src/backend/cpu/addon.js';
@@ -14,6 +14,18 @@ describe('native addon loader', () => {
     expect(typeof layerNormAsync).toBe('function');
     expect(missingAddonExports(older)).toEqual(['layerNorm', 'layerNormAsync']);
     expect(missingAddonExports({})).toContain('solveAsync');
+  });
+});
+
+describe('native sources', () => {
+  it('both build files (cmake-js and node-gyp) compile every native/*.cc', () => {
+    // the Fortran runtime routine joins only builds that link OpenBLAS statically (cmake only)
+    const staticOnly = 'native/fortran_runtime.cc';
+    const sources = readdirSync('native').filter((f) => f.endsWith('.cc')).map((f) => `native/${f}`);
+    const cmake = readFileSync('CMakeLists.txt', 'utf8') + readFileSync('cmake/StaticOpenBLAS.cmake', 'utf8');
+    const gyp = readFileSync('binding.gyp', 'utf8');
+    expect(sources.filter((f) => !cmake.includes(f))).toEqual([]);
+    expect(sources.filter((f) => f !== staticOnly && !gyp.includes(`"${f}"`))).toEqual([]);
   });
 });
 
