@@ -97,6 +97,8 @@ const D = (arr) => Float64Array.from(arr);
   nc.setThreads(before);
   check('setThreads', (info.name !== 'OpenBLAS' || one === 1) && nc.blasInfo().threads === before, `got ${one}`);
   throwsWith('setThreads(0) throws', () => nc.setThreads(0), RangeError, 'setThreads: ');
+  check('adviseHugePages leaves a small array alone', nc.adviseHugePages(new Float32Array(16)) === false);
+  throwsWith('adviseHugePages of a non-array throws', () => nc.adviseHugePages([1]), TypeError, 'adviseHugePages: ');
 }
 
 // ---------------------------------------------------------------------------
@@ -287,6 +289,11 @@ const D = (arr) => Float64Array.from(arr);
   close('classSums', cls, [4, 5, 6, 8, 10, 12, 10, 11, 12], 0);
   throwsWith('classSums bad label', () => nc.classSums(x, 4, 3, Int32Array.from([0, 1, 5, 0]), 3, cls),
     RangeError, /^classSums: .*labels\[2\] = 5/);
+  const dev = nc.classDeviations(x, 4, 3, labels, 3, F([4, 5, 6, 4, 5, 6, 10, 11, 12]));
+  close('classDeviations sums', dev.sums, [0, 0, 0, 0, 0, 0, 0, 0, 0], 0);
+  close('classDeviations sq', dev.sq, [0, 54, 0], 0);
+  throwsWith('classDeviations bad label', () => nc.classDeviations(x, 4, 3, Int32Array.from([0, 1, 5, 0]), 3, new Float32Array(9)),
+    RangeError, /^classDeviations: .*labels\[2\] = 5/);
 
   check('max', nc.max(F([-3, 7.5, 2])) === 7.5);
   check('max with NaN', Number.isNaN(nc.max(F([1, NaN, 2]))));
