@@ -4,8 +4,8 @@
 // hundreds of megabytes per layer (the solve's f64 copy of the kernel matrix, outputs of N x N
 // products), and on virtual machines those faults can take longer than the arithmetic: 2.9 ms
 // per MB measured on a 2-core VM, against 0.08 ms per MB once the range is advised to use 2 MiB
-// pages. numpy advises its large arrays the same way. Elsewhere (other systems, or THP set to
-// 'never') the advice is a no-op.
+// pages. numpy advises its large arrays the same way. Elsewhere (other systems, Linux before
+// 4.6, THP set to 'never', or NCGPU_HUGE_PAGES=0 in the environment) the advice is a no-op.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { platform, release } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../src/index.js';
 import { missingAddonExports } from '../src/backend/cpu/addon.js';
@@ -30,11 +32,15 @@ describe('native sources', () => {
 });
 
 describe('adviseHugePages', () => {
-  const thpMode = (): string | null => {
+  /** whether this machine takes the advice: Linux 4.6 or later with THP in 'always' or 'madvise' mode */
+  const adviceTaken = (): boolean => {
+    const [major = 0, minor = 0] = release().split('.').map(Number);
+    if (platform() !== 'linux' || major < 4 || (major === 4 && minor < 6)) return false;
     try {
-      return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? null;
+      const mode = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
+      return mode === 'always' || mode === 'madvise';
     } catch {
-      return null; // not Linux, or no THP
+      return false; // no THP
     }
   };
 
@@ -43,11 +49,21 @@ describe('adviseHugePages', () => {
     expect(adviseHugePages(new Float32Array(1000))).toBe(false);
     // 12 MiB, unaligned start: at least one whole 2 MiB page lies inside
     const big = new Float32Array(3 * 2 ** 20 + 7);
-    const mode = thpMode();
-    expect(adviseHugePages(big.subarray(3))).toBe(mode === 'always' || mode === 'madvise');
+    expect(adviseHugePages(big.subarray(3))).toBe(adviceTaken());
     for (let i = 0; i < big.length; i += 4099) big[i] = i;
     for (let i = 0; i < big.length; i += 4099) expect(big[i]).toBe(i);
     expect(big[1]).toBe(0);
+  });
+
+  it('NCGPU_HUGE_PAGES=0 turns the advice off', () => {
+    const code = "import { nativeAddon } from './src/index.ts'; console.log(nativeAddon().adviseHugePages(new Float32Array(3 * 2 ** 20)));";
+    const run = (value: string) => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8', timeout: 60_000, env: { ...process.env, NCGPU_HUGE_PAGES: value },
+    });
+    const off = run('0');
+    expect(off.status, off.stderr).toBe(0);
+    expect(off.stdout.trim()).toBe('false');
+    expect(run('1').stdout.trim()).toBe(String(adviceTaken()));
   });
 
   it('names its argument when it is not a typed array', () => {
