@@ -17,8 +17,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agop.h"
 #include "async.h"
@@ -259,6 +262,15 @@ size_t new_real(Napi::Env env, Task& task, bool f64, uint64_t length, void** dat
   }
   advise_huge_pages(*data, static_cast<size_t>(length) * (f64 ? 8 : 4));
   return task.hold(arr);
+}
+
+// A task result that is an object of the task's held arrays, { name: array, ... }.
+std::function<Napi::Value(Napi::Env, Task&)> held_object(std::vector<std::pair<const char*, size_t>> fields) {
+  return [fields](Napi::Env env, Task& t) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& field : fields) o.Set(field.first, t.held(field.second));
+    return o;
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -719,12 +731,7 @@ TaskPtr parse_class_deviations(const Napi::CallbackInfo& info, bool async) {
   task->run = [=] {
     cpu::class_deviations(px, rows, cols, pl, k, pshift, static_cast<double*>(psums), static_cast<double*>(psq));
   };
-  task->result = [ssums, ssq](Napi::Env env, Task& t) -> Napi::Value {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("sums", t.held(ssums));
-    o.Set("sq", t.held(ssq));
-    return o;
-  };
+  task->result = held_object({{"sums", ssums}, {"sq", ssq}});
   return task;
 }
 
@@ -851,12 +858,7 @@ TaskPtr parse_eigh(const Napi::CallbackInfo& info, bool async) {
       linalg::eigh(static_cast<const float*>(pa), static_cast<int>(n), static_cast<float*>(pw), static_cast<float*>(pv));
     }
   };
-  task->result = [sw, sv](Napi::Env env, Task& t) -> Napi::Value {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("values", t.held(sw));
-    o.Set("vectors", t.held(sv));
-    return o;
-  };
+  task->result = held_object({{"values", sw}, {"vectors", sv}});
   return task;
 }
 
@@ -883,13 +885,7 @@ TaskPtr parse_svd(const Napi::CallbackInfo& info, bool async) {
                   static_cast<float*>(ps), static_cast<float*>(pvt));
     }
   };
-  task->result = [su, ss, svt](Napi::Env env, Task& t) -> Napi::Value {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("u", t.held(su));
-    o.Set("s", t.held(ss));
-    o.Set("vt", t.held(svt));
-    return o;
-  };
+  task->result = held_object({{"u", su}, {"s", ss}, {"vt", svt}});
   return task;
 }
 
@@ -915,12 +911,7 @@ TaskPtr parse_qr(const Napi::CallbackInfo& info, bool async) {
                  static_cast<float*>(pr));
     }
   };
-  task->result = [sq, sr](Napi::Env env, Task& t) -> Napi::Value {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("q", t.held(sq));
-    o.Set("r", t.held(sr));
-    return o;
-  };
+  task->result = held_object({{"q", sq}, {"r", sr}});
   return task;
 }
 
