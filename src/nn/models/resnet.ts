@@ -30,6 +30,18 @@ export interface ResNetOptions {
   seed?: number | Rng;
 }
 
+/** The checked sizes, the seeded stream and the init options a LayerNorm ResNet (L-RN1 or L-RN2) builds from. */
+export function resnetSetup(op: string, options: ResNetOptions) {
+  return {
+    inputs: positiveInt(op, 'inputs', options.inputs),
+    width: positiveInt(op, 'width', options.width),
+    depth: positiveInt(op, 'depth', options.depth),
+    outputs: positiveInt(op, 'outputs', options.outputs),
+    rng: rngOf(options.seed),
+    init: { init: options.init, initScale: options.initScale },
+  };
+}
+
 /** L-RN1, a residual MLP with LayerNorm (see the file comment for its captures and parameter names). */
 export class ResNet extends SequentialModel {
   readonly name = 'resnet';
@@ -40,13 +52,7 @@ export class ResNet extends SequentialModel {
 
   constructor(ctx: Context, readonly options: ResNetOptions) {
     super();
-    const op = 'resnet';
-    const inputs = positiveInt(op, 'inputs', options.inputs);
-    const width = positiveInt(op, 'width', options.width);
-    const depth = positiveInt(op, 'depth', options.depth);
-    const outputs = positiveInt(op, 'outputs', options.outputs);
-    const rng = rngOf(options.seed);
-    const init = { init: options.init, initScale: options.initScale };
+    const { inputs, width, depth, outputs, rng, init } = resnetSetup('resnet', options);
     this.stem = new Linear(ctx, { ...init, inputs, outputs: width, bias: true, seed: rng.split(), name: 'stem' });
     const stages: Stage[] = [{ module: this.stem, captureInput: ['layer.0.input'], captureOutput: ['layer.0.output'] }];
     const names = ['layer.0.input', 'layer.0.output'];

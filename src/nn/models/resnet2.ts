@@ -13,27 +13,16 @@
  * 'head.weight'.
  */
 import type { Context } from '../../context.js';
-import type { Rng } from '../../random.js';
-import { positiveInt, rngOf, type InitKind } from '../init.js';
 import { LayerNorm } from '../layers/layerNorm.js';
 import { Linear } from '../layers/linear.js';
 import { ReLU } from '../layers/relu.js';
 import { Residual } from '../layers/residual.js';
 import { Sequential, type Stage } from '../layers/sequential.js';
 import { SequentialModel } from './model.js';
+import { resnetSetup, type ResNetOptions } from './resnet.js';
 
-/** Options of resnet2: sizes and the seeded initialization. */
-export interface ResNet2Options {
-  inputs: number;
-  width: number;
-  /** residual blocks (>= 1) */
-  depth: number;
-  outputs: number;
-  /** weight init (default 'normal', N(0, initScale^2 / fanIn)) */
-  init?: InitKind;
-  initScale?: number;
-  seed?: number | Rng;
-}
+/** Options of resnet2: sizes and the seeded initialization, as for resnet. */
+export type ResNet2Options = ResNetOptions;
 
 /** L-RN2, a post-LN residual MLP with two Linear layers per block (see the file comment for its captures and parameter names). */
 export class ResNet2 extends SequentialModel {
@@ -46,13 +35,7 @@ export class ResNet2 extends SequentialModel {
 
   constructor(ctx: Context, readonly options: ResNet2Options) {
     super();
-    const op = 'resnet2';
-    const inputs = positiveInt(op, 'inputs', options.inputs);
-    const width = positiveInt(op, 'width', options.width);
-    const depth = positiveInt(op, 'depth', options.depth);
-    const outputs = positiveInt(op, 'outputs', options.outputs);
-    const rng = rngOf(options.seed);
-    const init = { init: options.init, initScale: options.initScale };
+    const { inputs, width, depth, outputs, rng, init } = resnetSetup('resnet2', options);
     this.stem = new Linear(ctx, { ...init, inputs, outputs: width, bias: true, seed: rng.split(), name: 'stem' });
     const stem = new Sequential([this.stem, new LayerNorm(ctx, 'stem.norm')], 'stem');
     const stages: Stage[] = [{ module: stem, captureInput: ['layer.0.input'], captureOutput: ['layer.0.output'] }];
