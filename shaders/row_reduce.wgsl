@@ -23,30 +23,13 @@ struct RowIds {
   @builtin(local_invocation_index) lid: u32,
 }
 
+//!include row_slot
+
 override TPR: u32 = 16u;
-const WG: u32 = 256u;
-// largest finite f32: the start of a running max (WGSL has no -inf literal)
-const F32_MAX: f32 = 0x1.fffffep+127f;
-
-var<workgroup> rowScratch: array<f32, WG>;
-
-struct RowSlot {
-  row: u32,
-  // this invocation's first column, and the step to its next one
-  lane: u32,
-  stride: u32,
-  valid: bool,
-  // the workgroup's index in the (folded) grid
-  group: u32,
-}
 
 /** Rows one workgroup covers (the host dispatches ceil(rows / rows_per_group()) workgroups). */
 fn rows_per_group() -> u32 {
   return WG / TPR;
-}
-
-fn group_index(ids: RowIds, groupsX: u32) -> u32 {
-  return ids.wg.y * groupsX + ids.wg.x;
 }
 
 /** Passes over the workgroup's rows: one here (every invocation has its row from the start). */

@@ -19,24 +19,13 @@ struct RowIds {
   @builtin(num_subgroups) sgCount: u32,
 }
 
+//!include row_slot
+
 override ROW_TEAM: u32 = 1u;
 /** rows per workgroup with ROW_TEAM 1 (the host takes 256 / the adapter's smallest subgroup) */
 override SUBGROUP_ROWS: u32 = 8u;
-const WG: u32 = 256u;
-// largest finite f32: the start of a running max (WGSL has no -inf literal)
-const F32_MAX: f32 = 0x1.fffffep+127f;
-
-// one value per subgroup (a workgroup has at most WG subgroups)
-var<workgroup> rowScratch: array<f32, WG>;
+// rowScratch holds one value per subgroup here (a workgroup has at most WG subgroups)
 var<workgroup> subgroupCount: u32;
-
-struct RowSlot {
-  row: u32,
-  lane: u32,
-  stride: u32,
-  valid: bool,
-  group: u32,
-}
 
 fn rows_per_group() -> u32 {
   if (ROW_TEAM == 0u) {
@@ -46,10 +35,6 @@ fn rows_per_group() -> u32 {
     return SUBGROUP_ROWS;
   }
   return 1u;
-}
-
-fn group_index(ids: RowIds, groupsX: u32) -> u32 {
-  return ids.wg.y * groupsX + ids.wg.x;
 }
 
 fn row_turns(ids: RowIds) -> u32 {
