@@ -10,22 +10,18 @@ import {
   softmaxCeRows, type Context,
 } from '../src/index.js';
 import { Rng } from '../src/random.js';
-import { BACKENDS, context, expectClose, gemmRef, randn, type TestBackend } from './helpers.js';
+import { BACKENDS, ceRef, context, expectClose, gemmRef, randn, type TestBackend } from './helpers.js';
 
 const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
 
+/** ceRef for logits stored rows-as-samples (N x K): the same reference on the transpose */
 function ceRowsRef(z: Float32Array, n: number, k: number, y: ArrayLike<number>) {
+  const zt = new Float64Array(k * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) zt[c * n + i] = z[i * k + c]!;
+  const { loss, grad: gt } = ceRef(zt, k, n, y);
   const grad = new Float64Array(n * k);
-  let loss = 0;
-  for (let i = 0; i < n; i++) {
-    let m = -Infinity;
-    for (let c = 0; c < k; c++) m = Math.max(m, z[i * k + c]!);
-    let s = 0;
-    for (let c = 0; c < k; c++) s += Math.exp(z[i * k + c]! - m);
-    loss += m + Math.log(s) - z[i * k + y[i]!]!;
-    for (let c = 0; c < k; c++) grad[i * k + c] = (Math.exp(z[i * k + c]! - m) / s - (c === y[i] ? 1 : 0)) / n;
-  }
-  return { loss: loss / n, grad };
+  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) grad[i * k + c] = gt[c * n + i]!;
+  return { loss, grad };
 }
 
 function layerNormRef(x: Float32Array, rows: number, cols: number, eps: number) {
